@@ -1,0 +1,565 @@
+package fleet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"hearth"
+	"hearth/internal/clock"
+	"hearth/internal/image"
+	"hearth/internal/runtime"
+)
+
+// Artifacts fetches and unpacks a model artifact, returning the model
+// directory. An empty URL yields an empty directory.
+type Artifacts interface {
+	Fetch(ctx context.Context, url string) (dir string, err error)
+}
+
+// Observer is told about invocations and worker events (metrics).
+// Implementations must be cheap: they run on the request path.
+type Observer interface {
+	Invoked(endpoint, variant string, at time.Time, inv Invocation)
+	ColdStart(endpoint, variant string, at time.Time, setup time.Duration)
+	// ProvisionedBusy reports the number of busy provisioned workers of a
+	// variant and its provisioned concurrency whenever either changes.
+	ProvisionedBusy(endpoint, variant string, at time.Time, busy, provisioned int)
+}
+
+// Options configure a Fleet.
+type Options struct {
+	Runtime   runtime.Runtime
+	Artifacts Artifacts
+	Reporter  hearth.Reporter
+	Observer  Observer
+	Clock     clock.Clock
+	Logger    *slog.Logger
+	// SelfPath is the hearth executable, run as `hearth worker xgboost`
+	// for the built-in runtime.
+	SelfPath string
+	// KeepWarm is how long an idle on-demand worker stays up.
+	KeepWarm time.Duration
+	// MemoryBudgetMB bounds the sum of running workers' MemorySizeInMB.
+	MemoryBudgetMB int
+	// StartupTimeout bounds a worker's start to its first healthy /ping.
+	StartupTimeout time.Duration
+	// InvokeTimeout bounds one invocation on a worker (serverless: 60 s).
+	InvokeTimeout time.Duration
+	// ScratchDir holds per-worker working directories.
+	ScratchDir string
+	// Region and AccountID appear in worker environments and error texts.
+	Region, AccountID string
+}
+
+// Fleet runs every endpoint's workers.
+type Fleet struct {
+	opts      Options
+	log       *slog.Logger
+	transport *http.Transport
+	client    *http.Client
+
+	mu        sync.Mutex
+	endpoints map[string]*endpointState // by lower-cased name
+	memUsedMB int
+	nextID    int
+	closed    bool
+	bg        sync.WaitGroup
+}
+
+var _ hearth.Deployer = (*Fleet)(nil)
+
+// New returns a Fleet; it starts nothing until Deploy is called.
+func New(opts Options) *Fleet {
+	if opts.Clock == nil {
+		opts.Clock = clock.Real{}
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.KeepWarm <= 0 {
+		opts.KeepWarm = 5 * time.Minute
+	}
+	if opts.StartupTimeout <= 0 {
+		opts.StartupTimeout = 3 * time.Minute
+	}
+	if opts.InvokeTimeout <= 0 {
+		opts.InvokeTimeout = 60 * time.Second
+	}
+	if opts.ScratchDir == "" {
+		opts.ScratchDir = os.TempDir()
+	}
+	tr := &http.Transport{
+		Proxy:               nil,
+		DialContext:         (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:        4096,
+		MaxIdleConnsPerHost: 4,
+		IdleConnTimeout:     90 * time.Second,
+		DisableCompression:  true,
+	}
+	return &Fleet{
+		opts:      opts,
+		log:       opts.Logger,
+		transport: tr,
+		client:    &http.Client{Transport: tr},
+		endpoints: map[string]*endpointState{},
+	}
+}
+
+// endpointState is one endpoint's generations.
+type endpointState struct {
+	name    string
+	active  *generation // serving traffic
+	pending *generation // being brought up
+	removed bool
+}
+
+// generation is one deployment's running pools.
+type generation struct {
+	dep    hearth.Deployment
+	pools  []*pool
+	cancel context.CancelFunc
+	// draining generations stop their workers as they go idle.
+	draining bool
+	dead     bool
+	onDrained func()
+}
+
+// pool is one variant's workers.
+type pool struct {
+	f        *Fleet
+	gen      *generation
+	endpoint string
+	variant  hearth.Variant
+	modelDir string
+
+	// Guarded by f.mu.
+	workers     []*worker
+	inflight    int // requests holding (or starting) a worker
+	provBusy    int
+	waiters     []chan *worker // instance-based variants queue briefly
+	lastFailure string
+	// replenishing counts provisioned workers being started to refill the
+	// pool, so concurrent refills do not overshoot.
+	replenishing int
+}
+
+// alwaysWarm is how many workers the pool keeps up regardless of traffic.
+func (p *pool) alwaysWarm() int {
+	if s := p.variant.Serverless; s != nil {
+		return s.ProvisionedConcurrency
+	}
+	return p.variant.InstanceCount
+}
+
+func (p *pool) maxConcurrency() int {
+	if s := p.variant.Serverless; s != nil {
+		return s.MaxConcurrency
+	}
+	return p.variant.InstanceCount
+}
+
+func (p *pool) provisionedCount() int {
+	n := 0
+	for _, w := range p.workers {
+		if w.provisioned && w.state != stateDead {
+			n++
+		}
+	}
+	return n
+}
+
+type workerState int
+
+const (
+	stateStarting workerState = iota
+	stateIdle
+	stateBusy
+	stateStopping
+	stateDead
+)
+
+func (s workerState) String() string {
+	return [...]string{"starting", "idle", "busy", "stopping", "dead"}[s]
+}
+
+// worker is one model-server process.
+type worker struct {
+	id          int
+	pool        *pool
+	provisioned bool
+	state       workerState
+	proc        runtime.Process
+	base        string // http://127.0.0.1:port
+	lastUsed    time.Time
+	expiry      clock.Timer
+	memMB       int
+	stopping    bool // stopped on purpose, not crashed
+}
+
+// Admit checks that d's always-warm workers fit the memory budget next to
+// every other endpoint's.
+func (f *Fleet) Admit(d hearth.Deployment) error {
+	if f.opts.MemoryBudgetMB <= 0 {
+		return nil
+	}
+	need := 0
+	for _, v := range d.Variants {
+		n := v.InstanceCount
+		if v.Serverless != nil {
+			n = v.Serverless.ProvisionedConcurrency
+		}
+		need += n * v.MemoryMB()
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	reserved := 0
+	for key, es := range f.endpoints {
+		if key == strings.ToLower(d.Endpoint) || es.removed {
+			continue
+		}
+		for _, g := range []*generation{es.active, es.pending} {
+			if g == nil {
+				continue
+			}
+			for _, p := range g.pools {
+				reserved += p.alwaysWarm() * p.variant.MemoryMB()
+			}
+		}
+	}
+	if reserved+need > f.opts.MemoryBudgetMB {
+		return fmt.Errorf("endpoint %s needs %d MB of always-warm workers (provisioned concurrency × MemorySizeInMB), but only %d MB of the host's %d MB memory budget are free", d.Endpoint, need, f.opts.MemoryBudgetMB-reserved, f.opts.MemoryBudgetMB)
+	}
+	return nil
+}
+
+// Deploy brings d up in the background. When it is ready, traffic moves to
+// it and the endpoint's previous generation drains.
+func (f *Fleet) Deploy(d hearth.Deployment) {
+	key := strings.ToLower(d.Endpoint)
+	ctx, cancel := context.WithCancel(context.Background())
+	g := &generation{dep: d, cancel: cancel}
+	f.mu.Lock()
+	if f.closed {
+		f.mu.Unlock()
+		cancel()
+		return
+	}
+	es := f.endpoints[key]
+	if es == nil {
+		es = &endpointState{name: d.Endpoint}
+		f.endpoints[key] = es
+	}
+	es.removed = false
+	if old := es.pending; old != nil {
+		old.cancel()
+		f.drainLocked(old)
+	}
+	es.pending = g
+	f.bg.Add(1)
+	f.mu.Unlock()
+	go func() {
+		defer f.bg.Done()
+		err := f.bringUp(ctx, g)
+		f.finishDeploy(es, g, err)
+	}()
+}
+
+// bringUp fetches artifacts and starts the always-warm workers of every
+// variant, or — for a variant without any — one worker, to prove the model
+// starts before the endpoint is InService.
+func (f *Fleet) bringUp(ctx context.Context, g *generation) error {
+	for _, v := range g.dep.Variants {
+		if _, err := image.Resolve(v.Model.Image); err != nil {
+			return fmt.Errorf("variant %s: %w", v.Name, err)
+		}
+		dir, err := f.opts.Artifacts.Fetch(ctx, v.Model.ModelDataURL)
+		if err != nil {
+			return fmt.Errorf("Failed to download model data for production variant %s: %w", v.Name, err)
+		}
+		p := &pool{f: f, gen: g, endpoint: g.dep.Endpoint, variant: v, modelDir: dir}
+		f.mu.Lock()
+		g.pools = append(g.pools, p)
+		f.mu.Unlock()
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for _, p := range g.pools {
+		n := p.alwaysWarm()
+		warmup := n == 0
+		if warmup {
+			n = 1
+		}
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				w, err := f.startWorker(ctx, p, !warmup, false)
+				if err != nil {
+					errs <- fmt.Errorf("The primary container for production variant %s did not pass the ping health check: %w", p.variant.Name, err)
+					return
+				}
+				f.mu.Lock()
+				f.idleLocked(w)
+				f.mu.Unlock()
+			}()
+		}
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
+
+func (f *Fleet) finishDeploy(es *endpointState, g *generation, err error) {
+	f.mu.Lock()
+	if es.pending != g {
+		// Superseded or removed while coming up.
+		f.drainLocked(g)
+		f.mu.Unlock()
+		return
+	}
+	es.pending = nil
+	if err != nil {
+		f.drainLocked(g)
+		f.mu.Unlock()
+		f.log.Warn("deployment failed", "endpoint", g.dep.Endpoint, "generation", g.dep.Generation, "err", err)
+		f.report(hearth.Report{Endpoint: g.dep.Endpoint, Generation: g.dep.Generation, Outcome: hearth.Failed, Reason: err.Error()})
+		return
+	}
+	old := es.active
+	es.active = g
+	if old != nil {
+		f.drainLocked(old)
+	}
+	f.mu.Unlock()
+	f.log.Info("endpoint in service", "endpoint", g.dep.Endpoint, "generation", g.dep.Generation)
+	f.report(hearth.Report{Endpoint: g.dep.Endpoint, Generation: g.dep.Generation, Outcome: hearth.Ready})
+}
+
+func (f *Fleet) report(r hearth.Report) {
+	f.mu.Lock()
+	rep := f.opts.Reporter
+	f.mu.Unlock()
+	if rep != nil {
+		rep.Report(context.Background(), r)
+	}
+}
+
+// Remove drains the endpoint and reports Removed once its workers stopped.
+func (f *Fleet) Remove(endpoint string, gen int64) {
+	key := strings.ToLower(endpoint)
+	f.mu.Lock()
+	es := f.endpoints[key]
+	if es == nil {
+		f.mu.Unlock()
+		f.report(hearth.Report{Endpoint: endpoint, Generation: gen, Outcome: hearth.Removed})
+		return
+	}
+	es.removed = true
+	var gens []*generation
+	for _, g := range []*generation{es.active, es.pending} {
+		if g != nil {
+			gens = append(gens, g)
+		}
+	}
+	es.active, es.pending = nil, nil
+	delete(f.endpoints, key)
+	remaining := len(gens)
+	done := func() {
+		remaining--
+		if remaining == 0 {
+			go f.report(hearth.Report{Endpoint: endpoint, Generation: gen, Outcome: hearth.Removed})
+		}
+	}
+	for _, g := range gens {
+		g.cancel()
+		g.onDrained = done
+		f.drainLocked(g)
+	}
+	f.mu.Unlock()
+	if len(gens) == 0 {
+		f.report(hearth.Report{Endpoint: endpoint, Generation: gen, Outcome: hearth.Removed})
+	}
+}
+
+// drainLocked stops g's idle workers now and its busy ones when they finish.
+func (f *Fleet) drainLocked(g *generation) {
+	g.draining = true
+	for _, p := range g.pools {
+		for _, w := range append([]*worker(nil), p.workers...) {
+			if w.state == stateIdle {
+				f.stopLocked(w)
+			}
+		}
+		for _, ch := range p.waiters {
+			close(ch)
+		}
+		p.waiters = nil
+	}
+	f.checkDrainedLocked(g)
+}
+
+func (f *Fleet) checkDrainedLocked(g *generation) {
+	if !g.draining || g.dead {
+		return
+	}
+	for _, p := range g.pools {
+		for _, w := range p.workers {
+			if w.state != stateDead {
+				return
+			}
+		}
+		if p.inflight > 0 {
+			return
+		}
+	}
+	g.dead = true
+	if g.onDrained != nil {
+		g.onDrained()
+	}
+}
+
+// Close stops every worker and waits for background work.
+func (f *Fleet) Close(ctx context.Context) error {
+	f.mu.Lock()
+	f.closed = true
+	var procs []runtime.Process
+	for _, es := range f.endpoints {
+		for _, g := range []*generation{es.active, es.pending} {
+			if g == nil {
+				continue
+			}
+			g.cancel()
+			for _, p := range g.pools {
+				for _, w := range p.workers {
+					if w.proc != nil {
+						procs = append(procs, w.proc)
+					}
+				}
+			}
+		}
+	}
+	f.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, p := range procs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			stopCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			_ = p.Stop(stopCtx)
+		}()
+	}
+	wg.Wait()
+	f.bg.Wait()
+	f.transport.CloseIdleConnections()
+	return nil
+}
+
+// pickVariant chooses the pool for a request: the named target variant, or
+// a weighted random choice.
+func (g *generation) pickVariant(target string) (*pool, error) {
+	if target != "" {
+		for _, p := range g.pools {
+			if strings.EqualFold(p.variant.Name, target) {
+				return p, nil
+			}
+		}
+		return nil, errNoVariant
+	}
+	if len(g.pools) == 1 {
+		return g.pools[0], nil
+	}
+	total := 0.0
+	for _, p := range g.pools {
+		total += p.variant.Weight
+	}
+	if total <= 0 {
+		return nil, errNoWeight
+	}
+	x := rand.Float64() * total
+	for _, p := range g.pools {
+		x -= p.variant.Weight
+		if x < 0 {
+			return p, nil
+		}
+	}
+	return g.pools[len(g.pools)-1], nil
+}
+
+var (
+	errNoVariant = errors.New("no such variant")
+	errNoWeight  = errors.New("all variant weights are 0")
+)
+
+// WorkerCount is one line of the worker census (for Prometheus).
+type WorkerCount struct {
+	Endpoint, Variant string
+	Kind              string // "provisioned" | "on-demand"
+	State             string // "idle" | "busy" | "starting"
+	Count             int
+}
+
+// WorkerCounts counts running workers by endpoint, variant, kind and state.
+func (f *Fleet) WorkerCounts() []WorkerCount {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	type key struct{ e, v, k, s string }
+	counts := map[key]int{}
+	for _, es := range f.endpoints {
+		for _, g := range []*generation{es.active, es.pending} {
+			if g == nil {
+				continue
+			}
+			for _, p := range g.pools {
+				for _, w := range p.workers {
+					if w.state == stateDead || w.state == stateStopping {
+						continue
+					}
+					kind := "on-demand"
+					if w.provisioned {
+						kind = "provisioned"
+					}
+					counts[key{es.name, p.variant.Name, kind, w.state.String()}]++
+				}
+			}
+		}
+	}
+	out := make([]WorkerCount, 0, len(counts))
+	for k, n := range counts {
+		out = append(out, WorkerCount{Endpoint: k.e, Variant: k.v, Kind: k.k, State: k.s, Count: n})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		return a.Endpoint+a.Variant+a.Kind+a.State < b.Endpoint+b.Variant+b.Kind+b.State
+	})
+	return out
+}
+
+// MemoryUsedMB is the memory reserved by running workers.
+func (f *Fleet) MemoryUsedMB() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.memUsedMB
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// SetReporter sets where deployment outcomes go. Call it before the first
+// Deploy; it exists because the reporter (the control plane) is built with
+// the fleet as its deployer.
+func (f *Fleet) SetReporter(r hearth.Reporter) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.opts.Reporter = r
+}

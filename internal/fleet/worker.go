@@ -1,0 +1,356 @@
+package fleet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"hearth/internal/image"
+	"hearth/internal/runtime"
+	"hearth/internal/runtime/process"
+)
+
+var errMemory = errors.New("memory budget exhausted")
+
+// startWorker starts one worker for p and waits until it answers /ping.
+// The worker is returned busy when forRequest is set (it belongs to the
+// request that caused the cold start), else starting; the caller moves it on.
+func (f *Fleet) startWorker(ctx context.Context, p *pool, provisioned, forRequest bool) (*worker, error) {
+	mem := p.variant.MemoryMB()
+	f.mu.Lock()
+	if p.gen.draining {
+		f.mu.Unlock()
+		return nil, errors.New("deployment is draining")
+	}
+	if f.opts.MemoryBudgetMB > 0 && f.memUsedMB+mem > f.opts.MemoryBudgetMB {
+		f.evictLocked(mem)
+		if f.memUsedMB+mem > f.opts.MemoryBudgetMB {
+			f.mu.Unlock()
+			return nil, fmt.Errorf("%w: %d MB in use of %d MB, %d MB needed", errMemory, f.memUsedMB, f.opts.MemoryBudgetMB, mem)
+		}
+	}
+	f.memUsedMB += mem
+	f.nextID++
+	w := &worker{id: f.nextID, pool: p, provisioned: provisioned, state: stateStarting, memMB: mem}
+	p.workers = append(p.workers, w)
+	f.mu.Unlock()
+
+	fail := func(err error) (*worker, error) {
+		f.mu.Lock()
+		f.removeLocked(w)
+		f.mu.Unlock()
+		if w.proc != nil {
+			stopCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			_ = w.proc.Stop(stopCtx)
+			cancel()
+		}
+		return nil, err
+	}
+	port, err := freePort()
+	if err != nil {
+		return fail(err)
+	}
+	spec, err := f.spec(p, w, port)
+	if err != nil {
+		return fail(err)
+	}
+	proc, err := f.opts.Runtime.Start(ctx, spec)
+	if err != nil {
+		return fail(err)
+	}
+	w.proc = proc
+	w.base = "http://127.0.0.1:" + strconv.Itoa(port)
+	if err := f.waitReady(ctx, w); err != nil {
+		return fail(err)
+	}
+	f.mu.Lock()
+	if w.state == stateDead || p.gen.draining && !forRequest {
+		f.mu.Unlock()
+		return fail(errors.New("deployment is draining"))
+	}
+	if forRequest {
+		w.state = stateBusy
+	}
+	f.mu.Unlock()
+	go f.watch(w)
+	return w, nil
+}
+
+// spec builds the runtime spec of a worker per the SageMaker container
+// contract: `<image> serve`, SAGEMAKER_BIND_TO_PORT, SM_MODEL_DIR and the
+// model's environment.
+func (f *Fleet) spec(p *pool, w *worker, port int) (runtime.Spec, error) {
+	ref, err := image.Resolve(p.variant.Model.Image)
+	if err != nil {
+		return runtime.Spec{}, err
+	}
+	scratch := filepath.Join(f.opts.ScratchDir, "worker-"+strconv.Itoa(w.id))
+	if err := os.MkdirAll(scratch, 0o755); err != nil {
+		return runtime.Spec{}, fmt.Errorf("worker scratch dir: %w", err)
+	}
+	env := []string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + scratch,
+		"TMPDIR=" + scratch,
+		"SAGEMAKER_BIND_TO_PORT=" + strconv.Itoa(port),
+		"SAGEMAKER_SAFE_PORT_RANGE=" + strconv.Itoa(port) + "-" + strconv.Itoa(port),
+		"SM_MODEL_DIR=" + p.modelDir,
+		"SAGEMAKER_REGION=" + f.opts.Region,
+		"AWS_REGION=" + f.opts.Region,
+		"SAGEMAKER_ENDPOINT_NAME=" + p.endpoint,
+		"SAGEMAKER_VARIANT_NAME=" + p.variant.Name,
+	}
+	for k, v := range p.variant.Model.Environment {
+		env = append(env, k+"="+v)
+	}
+	s := runtime.Spec{
+		Name:      fmt.Sprintf("%s-%s-%d", p.endpoint, p.variant.Name, w.id),
+		Env:       env,
+		Dir:       scratch,
+		MemoryMB:  p.variant.MemoryMB(),
+		CPUWeight: 100 * p.variant.MemoryMB() / 1024,
+	}
+	switch ref.Kind {
+	case image.XGBoost:
+		s.Path, s.Args = f.opts.SelfPath, []string{"worker", "xgboost", "serve"}
+	case image.Executable:
+		s.Path, s.Args = ref.Path, []string{"serve"}
+	}
+	return s, nil
+}
+
+// waitReady polls /ping until 200, the process exits, or the startup
+// timeout passes.
+func (f *Fleet) waitReady(ctx context.Context, w *worker) error {
+	ctx, cancel := context.WithTimeout(ctx, f.opts.StartupTimeout)
+	defer cancel()
+	delay := 100 * time.Microsecond
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, w.base+"/ping", nil)
+		pctx, pcancel := context.WithTimeout(ctx, 2*time.Second)
+		resp, err := f.client.Do(req.WithContext(pctx))
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		pcancel()
+		if err == nil && resp.StatusCode == http.StatusOK {
+			return nil
+		}
+		select {
+		case <-w.proc.Done():
+			out := strings.TrimSpace(w.proc.Output())
+			reason := fmt.Sprintf("worker exited before answering /ping (%s)", process.ExitReason(w.proc.Err()))
+			if out != "" {
+				reason += ": " + lastLines(out, 5)
+			}
+			return errors.New(reason)
+		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return fmt.Errorf("worker did not answer /ping with 200 within %s", f.opts.StartupTimeout)
+			}
+			return ctx.Err()
+		case <-time.After(delay):
+		}
+		if delay < 20*time.Millisecond {
+			delay *= 2
+		}
+	}
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, " | ")
+}
+
+// watch waits for the worker's process to exit and cleans up after it; a
+// provisioned worker that dies is replaced at once.
+func (f *Fleet) watch(w *worker) {
+	<-w.proc.Done()
+	f.mu.Lock()
+	if w.state == stateDead {
+		f.mu.Unlock()
+		return
+	}
+	prior, stopping := w.state, w.stopping
+	p := w.pool
+	f.removeLocked(w)
+	replace := w.provisioned && !p.gen.draining && p.provisionedCount() < p.alwaysWarm()
+	f.mu.Unlock()
+	if !stopping {
+		f.log.Warn("worker exited", "endpoint", p.endpoint, "variant", p.variant.Name, "worker", w.id,
+			"provisioned", w.provisioned, "state", prior.String(), "how", process.ExitReason(w.proc.Err()))
+	}
+	if replace {
+		f.replenish(p)
+	}
+}
+
+// replenish starts provisioned workers until the pool has its count.
+func (f *Fleet) replenish(p *pool) {
+	f.mu.Lock()
+	missing := p.alwaysWarm() - p.provisionedCount() - p.replenishing
+	if p.gen.draining || missing <= 0 {
+		f.mu.Unlock()
+		return
+	}
+	p.replenishing += missing
+	f.bg.Add(missing)
+	f.mu.Unlock()
+	for i := 0; i < missing; i++ {
+		go func() {
+			defer f.bg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), f.opts.StartupTimeout)
+			defer cancel()
+			w, err := f.startWorker(ctx, p, true, false)
+			f.mu.Lock()
+			p.replenishing--
+			f.mu.Unlock()
+			if err != nil {
+				f.mu.Lock()
+				p.lastFailure = err.Error()
+				f.mu.Unlock()
+				f.log.Error("replacing provisioned worker failed", "endpoint", p.endpoint, "variant", p.variant.Name, "err", err)
+				return
+			}
+			f.mu.Lock()
+			f.idleLocked(w)
+			f.mu.Unlock()
+		}()
+	}
+}
+
+// removeLocked forgets a worker and returns its memory.
+func (f *Fleet) removeLocked(w *worker) {
+	if w.state == stateDead {
+		return
+	}
+	if w.state == stateBusy && w.provisioned {
+		w.pool.provBusy--
+	}
+	w.state = stateDead
+	if w.expiry != nil {
+		w.expiry.Stop()
+	}
+	f.memUsedMB -= w.memMB
+	p := w.pool
+	for i, x := range p.workers {
+		if x == w {
+			p.workers = append(p.workers[:i], p.workers[i+1:]...)
+			break
+		}
+	}
+	f.checkDrainedLocked(p.gen)
+}
+
+// stopLocked stops an idle worker.
+func (f *Fleet) stopLocked(w *worker) {
+	if w.state == stateDead || w.state == stateStopping {
+		return
+	}
+	proc := w.proc
+	w.stopping = true
+	f.removeLocked(w)
+	if proc != nil {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = proc.Stop(ctx)
+		}()
+	}
+}
+
+// idleLocked makes w available. On-demand workers get a keep-warm deadline.
+func (f *Fleet) idleLocked(w *worker) {
+	if w.state == stateDead || w.state == stateStopping {
+		return
+	}
+	p := w.pool
+	if p.gen.draining {
+		f.stopLocked(w)
+		return
+	}
+	// Hand the worker straight to a queued request, if any.
+	for len(p.waiters) > 0 {
+		ch := p.waiters[0]
+		p.waiters = p.waiters[1:]
+		w.state = stateBusy
+		p.inflight++
+		if w.provisioned {
+			p.provBusy++
+		}
+		ch <- w
+		return
+	}
+	w.state = stateIdle
+	w.lastUsed = f.opts.Clock.Now()
+	if !w.provisioned {
+		if w.expiry != nil {
+			w.expiry.Stop()
+		}
+		w.expiry = f.opts.Clock.AfterFunc(f.opts.KeepWarm, func() { f.expire(w) })
+	}
+}
+
+// expire stops an on-demand worker whose keep-warm period passed idle.
+func (f *Fleet) expire(w *worker) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if w.state != stateIdle {
+		return
+	}
+	if f.opts.Clock.Now().Sub(w.lastUsed) < f.opts.KeepWarm {
+		return
+	}
+	f.stopLocked(w)
+}
+
+// evictLocked stops idle on-demand workers, least recently used first,
+// until need MB fit the budget.
+func (f *Fleet) evictLocked(need int) {
+	var idle []*worker
+	for _, es := range f.endpoints {
+		for _, g := range []*generation{es.active, es.pending} {
+			if g == nil {
+				continue
+			}
+			for _, p := range g.pools {
+				for _, w := range p.workers {
+					if w.state == stateIdle && !w.provisioned {
+						idle = append(idle, w)
+					}
+				}
+			}
+		}
+	}
+	sort.Slice(idle, func(i, j int) bool { return idle[i].lastUsed.Before(idle[j].lastUsed) })
+	for _, w := range idle {
+		if f.memUsedMB+need <= f.opts.MemoryBudgetMB {
+			return
+		}
+		f.log.Info("evicting idle worker for memory", "endpoint", w.pool.endpoint, "variant", w.pool.variant.Name, "worker", w.id)
+		f.stopLocked(w)
+	}
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("allocate port: %w", err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	return port, nil
+}

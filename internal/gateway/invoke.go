@@ -1,0 +1,136 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"hearth/internal/fleet"
+)
+
+// Runtime serves SageMaker Runtime's InvokeEndpoint (restJson1) over a fleet.
+type Runtime struct {
+	Fleet     *fleet.Fleet
+	Region    string
+	AccountID string
+}
+
+// ServeInvoke implements Invoker.
+func (rt *Runtime) ServeInvoke(w http.ResponseWriter, r *http.Request, endpoint string, body []byte) {
+	name, err := url.PathUnescape(endpoint)
+	if err != nil {
+		name = endpoint
+	}
+	req := &fleet.Request{
+		Endpoint:         name,
+		TargetVariant:    r.Header.Get("X-Amzn-SageMaker-Target-Variant"),
+		ContentType:      r.Header.Get("Content-Type"),
+		Accept:           r.Header.Get("Accept"),
+		CustomAttributes: r.Header.Get("X-Amzn-SageMaker-Custom-Attributes"),
+		InferenceID:      r.Header.Get("X-Amzn-SageMaker-Inference-Id"),
+		Body:             body,
+	}
+	if req.ContentType == "" {
+		// botocore sends none; SageMaker defaults it.
+		req.ContentType = "application/octet-stream"
+	}
+	if len(req.CustomAttributes) > 1024 {
+		rt.writeError(w, "ValidationError", http.StatusBadRequest, "1 validation error detected: Value at 'customAttributes' failed to satisfy constraint: Member must have length less than or equal to 1024", nil)
+		return
+	}
+	if id := req.InferenceID; id != "" && len(id) > 64 {
+		rt.writeError(w, "ValidationError", http.StatusBadRequest, "1 validation error detected: Value at 'inferenceId' failed to satisfy constraint: Member must have length less than or equal to 64", nil)
+		return
+	}
+	resp, err := rt.Fleet.Invoke(r.Context(), req)
+	if err != nil {
+		rt.writeInvokeError(w, r.Context(), name, err)
+		return
+	}
+	h := w.Header()
+	if resp.ContentType != "" {
+		h.Set("Content-Type", resp.ContentType)
+	}
+	h.Set("x-Amzn-Invoked-Production-Variant", resp.Variant)
+	if resp.CustomAttributes != "" {
+		h.Set("X-Amzn-SageMaker-Custom-Attributes", resp.CustomAttributes)
+	}
+	h.Set(ServedHeader, resp.Served.String())
+	h.Set("Content-Length", strconv.Itoa(len(resp.Body)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(resp.Body)
+}
+
+// ServedHeader tells a client how its invocation was served:
+// warm-provisioned, warm-on-demand or cold.
+const ServedHeader = "X-Hearth-Served-By"
+
+func (rt *Runtime) writeInvokeError(w http.ResponseWriter, ctx context.Context, endpoint string, err error) {
+	var fe *fleet.Error
+	if !errors.As(err, &fe) {
+		rt.writeError(w, "InternalFailure", http.StatusInternalServerError, "An internal error occurred.", nil)
+		return
+	}
+	switch fe.Kind {
+	case fleet.NotFound, fleet.NotInService, fleet.NoVariant:
+		rt.writeError(w, "ValidationError", http.StatusBadRequest, fe.Message, nil)
+	case fleet.TooLarge:
+		rt.writeError(w, "ValidationError", http.StatusRequestEntityTooLarge, fe.Message, nil)
+	case fleet.Throttle:
+		rt.writeError(w, "ThrottlingException", http.StatusTooManyRequests, fe.Message, nil)
+	case fleet.ModelFailure:
+		rt.writeModelError(w, fe)
+	case fleet.Unavailable:
+		rt.writeError(w, "ServiceUnavailable", http.StatusServiceUnavailable, fe.Message, nil)
+	default:
+		if ctx.Err() != nil {
+			return // the client has gone
+		}
+		rt.writeError(w, "ModelError", http.StatusFailedDependency, fe.Message, map[string]any{
+			"ErrorCode":          "SERVER_ERROR_FROM_MODEL",
+			"OriginalStatusCode": 500,
+			"OriginalMessage":    fe.Message,
+			"LogStreamArn":       rt.logGroupArn(fe.Endpoint),
+		})
+	}
+}
+
+func (rt *Runtime) logGroupArn(endpoint string) string {
+	return fmt.Sprintf("arn:aws:logs:%s:%s:log-group:/aws/sagemaker/Endpoints/%s", rt.Region, rt.AccountID, endpoint)
+}
+
+// writeModelError renders a model's non-2xx answer as SageMaker does.
+func (rt *Runtime) writeModelError(w http.ResponseWriter, fe *fleet.Error) {
+	kind, code := "client", "CLIENT_ERROR_FROM_MODEL"
+	if fe.ModelStatus >= 500 {
+		kind, code = "server", "SERVER_ERROR_FROM_MODEL"
+	}
+	orig := string(fe.ModelBody)
+	msg := fmt.Sprintf("Received %s error (%d) from primary with message %q. See https://%s.console.aws.amazon.com/cloudwatch/home?region=%s#logEventViewer:group=/aws/sagemaker/Endpoints/%s in account %s for more information.",
+		kind, fe.ModelStatus, orig, rt.Region, rt.Region, fe.Endpoint, rt.AccountID)
+	rt.writeError(w, "ModelError", http.StatusFailedDependency, msg, map[string]any{
+		"ErrorCode":          code,
+		"OriginalStatusCode": fe.ModelStatus,
+		"OriginalMessage":    orig,
+		"LogStreamArn":       rt.logGroupArn(fe.Endpoint),
+	})
+}
+
+func (rt *Runtime) writeError(w http.ResponseWriter, code string, status int, msg string, fields map[string]any) {
+	body := map[string]any{"message": msg}
+	if fields != nil {
+		body = fields
+		body["Message"] = msg
+	}
+	b, _ := json.Marshal(body)
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Amzn-ErrorType", code)
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}

@@ -1,0 +1,75 @@
+// Package image decides what a SageMaker model's container Image means to
+// Hearth: one of its built-in runtimes (the SageMaker XGBoost images), or a
+// local executable that honours the SageMaker container contract.
+package image
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+)
+
+// Kind is how an image is run.
+type Kind int
+
+const (
+	// XGBoost is the built-in XGBoost runtime (`hearth worker xgboost`).
+	XGBoost Kind = iota + 1
+	// Executable is a local program started as `<path> serve`.
+	Executable
+)
+
+func (k Kind) String() string {
+	switch k {
+	case XGBoost:
+		return "xgboost"
+	case Executable:
+		return "executable"
+	}
+	return "unknown"
+}
+
+// Ref is a resolved image.
+type Ref struct {
+	Kind Kind
+	// Path is the executable for Kind Executable.
+	Path string
+}
+
+// xgboostRE matches a SageMaker XGBoost image URI from any registry, region
+// and tag: <registry>/sagemaker-xgboost:1.7-1, …/xgboost:latest, or a bare
+// repository name.
+var xgboostRE = regexp.MustCompile(`^([^\s/]+(/[^\s/]+)*/)?(sagemaker-xgboost|xgboost)(:[\w][\w.-]{0,127})?(@sha256:[0-9a-f]{64})?$`)
+
+// Resolve interprets image. Errors are written for the user who named the
+// image and say what Hearth can run instead.
+func Resolve(image string) (Ref, error) {
+	if xgboostRE.MatchString(image) {
+		return Ref{Kind: XGBoost}, nil
+	}
+	path := ""
+	switch {
+	case strings.HasPrefix(image, "file://"):
+		u, err := url.Parse(image)
+		if err != nil || u.Path == "" || (u.Host != "" && u.Host != "localhost") {
+			return Ref{}, fmt.Errorf("image %q is not a valid file:// URL of an executable", image)
+		}
+		path = u.Path
+	case filepath.IsAbs(image):
+		path = image
+	default:
+		return Ref{}, fmt.Errorf("image %q cannot be run here: Hearth runs the SageMaker XGBoost images with its built-in runtime, or a local executable given as an absolute path or file:// URL; other container images need a container runtime, which this server does not have", image)
+	}
+	path = filepath.Clean(path)
+	fi, err := os.Stat(path)
+	if err != nil {
+		return Ref{}, fmt.Errorf("image %q: executable not found: %w", image, err)
+	}
+	if !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0 {
+		return Ref{}, fmt.Errorf("image %q: %s is not an executable file", image, path)
+	}
+	return Ref{Kind: Executable, Path: path}, nil
+}
