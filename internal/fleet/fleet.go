@@ -440,6 +440,7 @@ func (f *Fleet) Close(ctx context.Context) error {
 				continue
 			}
 			g.cancel()
+			g.draining = true
 			for _, p := range g.pools {
 				for _, w := range p.workers {
 					if w.proc != nil {

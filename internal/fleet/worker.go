@@ -27,7 +27,7 @@ var errMemory = errors.New("memory budget exhausted")
 func (f *Fleet) startWorker(ctx context.Context, p *pool, provisioned, forRequest bool) (*worker, error) {
 	mem := p.variant.MemoryMB()
 	f.mu.Lock()
-	if p.gen.draining {
+	if f.closed || p.gen.draining {
 		f.mu.Unlock()
 		return nil, errors.New("deployment is draining")
 	}
@@ -202,7 +202,7 @@ func (f *Fleet) watch(w *worker) {
 func (f *Fleet) replenish(p *pool) {
 	f.mu.Lock()
 	missing := p.alwaysWarm() - p.provisionedCount() - p.replenishing
-	if p.gen.draining || missing <= 0 {
+	if f.closed || p.gen.draining || missing <= 0 {
 		f.mu.Unlock()
 		return
 	}
