@@ -130,8 +130,8 @@ type generation struct {
 	pools  []*pool
 	cancel context.CancelFunc
 	// draining generations stop their workers as they go idle.
-	draining bool
-	dead     bool
+	draining  bool
+	dead      bool
 	onDrained func()
 }
 

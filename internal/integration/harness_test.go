@@ -224,4 +224,3 @@ func waitStatus(t *testing.T, sm *sagemaker.Client, name, want string) *sagemake
 	t.Fatalf("endpoint %s: status %s, want %s", name, last, want)
 	return nil
 }
-
