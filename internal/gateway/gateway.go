@@ -10,10 +10,8 @@ import (
 	"net/http"
 	"strings"
 	"sync/atomic"
-	"time"
 
 	"hearth/internal/awserr"
-	"hearth/internal/awsjson"
 	"hearth/internal/clock"
 	"hearth/internal/control"
 )
@@ -190,8 +188,3 @@ func (g *Gateway) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	}
 	g.writeJSONError(w, r, ct, err)
 }
-
-// timeNow is used by handlers needing the gateway clock.
-func (g *Gateway) timeNow() time.Time { return g.opts.Clock.Now() }
-
-var _ = awsjson.Write
