@@ -22,10 +22,10 @@ import (
 
 // Runtime starts workers as child processes.
 type Runtime struct {
-	// CgroupRoot, if set, is a cgroup v2 directory Hearth may create child
-	// groups in; empty disables cgroup placement.
-	CgroupRoot string
-	Logger     *slog.Logger
+	// Cgroups, if set, says where workers' cgroups are made; nil disables
+	// cgroup placement. See DetectCgroups.
+	Cgroups *Cgroups
+	Logger  *slog.Logger
 }
 
 var _ runtime.Runtime = (*Runtime)(nil)
@@ -45,58 +45,90 @@ func (rt *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Proces
 		return nil, fmt.Errorf("start %s: %w", spec.Path, err)
 	}
 	p := &proc{cmd: cmd, out: out, done: make(chan struct{})}
-	if rt.CgroupRoot != "" {
-		if dir, err := rt.place(spec, cmd.Process.Pid); err != nil {
-			if rt.Logger != nil {
-				rt.Logger.Debug("cgroup placement failed", "worker", spec.Name, "err", err)
-			}
-		} else {
-			p.cgroup = dir
+	if rt.Cgroups != nil {
+		dirs, err := rt.Cgroups.place(spec, cmd.Process.Pid)
+		if err != nil && rt.Logger != nil {
+			rt.Logger.Debug("cgroup placement failed", "worker", spec.Name, "err", err)
 		}
+		p.cgroups = dirs
 	}
 	go func() {
 		err := cmd.Wait()
 		p.mu.Lock()
 		p.err = err
 		p.mu.Unlock()
-		if p.cgroup != "" {
-			_ = os.Remove(p.cgroup)
+		for _, d := range p.cgroups {
+			_ = os.Remove(d)
 		}
 		close(p.done)
 	}()
 	return p, nil
 }
 
-// place creates a cgroup for the worker and moves it there.
-func (rt *Runtime) place(spec runtime.Spec, pid int) (string, error) {
-	dir := filepath.Join(rt.CgroupRoot, "worker-"+strconv.Itoa(pid))
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		return "", err
-	}
-	write := func(file, val string) error {
-		return os.WriteFile(filepath.Join(dir, file), []byte(val), 0o644)
-	}
-	if spec.MemoryMB > 0 {
-		if err := write("memory.max", strconv.Itoa(spec.MemoryMB<<20)); err != nil {
-			_ = os.Remove(dir)
-			return "", err
+// Cgroups are the cgroup directories under which workers get groups of
+// their own: with cgroup v2 one directory (memory.max, cpu.weight); with
+// v1 one per controller (memory.limit_in_bytes, cpu.shares).
+type Cgroups struct {
+	V2       string
+	MemoryV1 string
+	CPUV1    string
+}
+
+// place creates the worker's cgroups, sets its limits and moves it in. It
+// returns the directories made, to remove when the worker exits.
+func (c *Cgroups) place(spec runtime.Spec, pid int) ([]string, error) {
+	name := "worker-" + strconv.Itoa(pid)
+	var made []string
+	enter := func(parent string, settings map[string]string) error {
+		dir := filepath.Join(parent, name)
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			return err
 		}
+		made = append(made, dir)
+		for file, val := range settings {
+			if val == "" {
+				continue
+			}
+			if err := os.WriteFile(filepath.Join(dir, file), []byte(val), 0o644); err != nil {
+				return fmt.Errorf("%s: %w", file, err)
+			}
+		}
+		return os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0o644)
+	}
+	mem, weight := "", ""
+	if spec.MemoryMB > 0 {
+		mem = strconv.Itoa(spec.MemoryMB << 20)
 	}
 	if spec.CPUWeight > 0 {
-		_ = write("cpu.weight", strconv.Itoa(spec.CPUWeight))
+		weight = strconv.Itoa(min(max(spec.CPUWeight, 1), 10000))
 	}
-	if err := write("cgroup.procs", strconv.Itoa(pid)); err != nil {
-		_ = os.Remove(dir)
-		return "", err
+	var err error
+	if c.V2 != "" {
+		err = enter(c.V2, map[string]string{"memory.max": mem, "cpu.weight": weight})
+	} else {
+		if c.MemoryV1 != "" {
+			err = enter(c.MemoryV1, map[string]string{"memory.limit_in_bytes": mem})
+		}
+		if err == nil && c.CPUV1 != "" && weight != "" {
+			// cpu.shares: 1024 is the default weight of 100.
+			n, _ := strconv.Atoi(weight)
+			err = enter(c.CPUV1, map[string]string{"cpu.shares": strconv.Itoa(max(2, n*1024/100))})
+		}
 	}
-	return dir, nil
+	if err != nil {
+		for _, d := range made {
+			_ = os.Remove(d)
+		}
+		return nil, err
+	}
+	return made, nil
 }
 
 type proc struct {
-	cmd    *exec.Cmd
-	out    *tail
-	done   chan struct{}
-	cgroup string
+	cmd     *exec.Cmd
+	out     *tail
+	done    chan struct{}
+	cgroups []string
 
 	mu  sync.Mutex
 	err error
@@ -168,31 +200,51 @@ func ExitReason(err error) string {
 	return err.Error()
 }
 
-// DetectCgroupRoot returns a cgroup v2 directory under which Hearth may
-// create worker groups — the server's own cgroup when it is writable and
-// delegates the memory and cpu controllers — or "" when there is none.
-func DetectCgroupRoot() string {
+// DetectCgroups finds where Hearth may create worker cgroups: a
+// "hearth-workers" group inside the server's own cgroup, per controller on
+// cgroup v1, when the hierarchy is writable. It returns nil when workers
+// cannot be confined (their memory is then only accounted, not enforced).
+func DetectCgroups() *Cgroups {
 	b, err := os.ReadFile("/proc/self/cgroup")
 	if err != nil {
-		return ""
+		return nil
 	}
-	var rel string
+	prepare := func(base string, required string) string {
+		if required != "" {
+			if _, err := os.Stat(filepath.Join(base, required)); err != nil {
+				return ""
+			}
+		}
+		dir := filepath.Join(base, "hearth-workers")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return ""
+		}
+		return dir
+	}
+	var c Cgroups
 	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		if p, ok := strings.CutPrefix(line, "0::"); ok {
-			rel = p
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		ctrls, path := strings.Split(parts[1], ","), parts[2]
+		for _, ctrl := range ctrls {
+			switch ctrl {
+			case "memory":
+				c.MemoryV1 = prepare(filepath.Join("/sys/fs/cgroup/memory", path), "memory.limit_in_bytes")
+			case "cpu":
+				c.CPUV1 = prepare(filepath.Join("/sys/fs/cgroup/cpu", path), "cpu.shares")
+			}
+		}
+		if parts[0] == "0" && parts[1] == "" {
+			base := filepath.Join("/sys/fs/cgroup", path)
+			if ctl, err := os.ReadFile(filepath.Join(base, "cgroup.subtree_control")); err == nil && strings.Contains(string(ctl), "memory") {
+				c.V2 = prepare(base, "")
+			}
 		}
 	}
-	if rel == "" {
-		return ""
+	if c.V2 == "" && c.MemoryV1 == "" && c.CPUV1 == "" {
+		return nil
 	}
-	base := filepath.Join("/sys/fs/cgroup", rel)
-	ctrl, err := os.ReadFile(filepath.Join(base, "cgroup.subtree_control"))
-	if err != nil || !strings.Contains(string(ctrl), "memory") {
-		return ""
-	}
-	dir := filepath.Join(base, "hearth-workers")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return ""
-	}
-	return dir
+	return &c
 }

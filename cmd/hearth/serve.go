@@ -1,0 +1,304 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"hearth/internal/artifact"
+	"hearth/internal/awserr"
+	"hearth/internal/clock"
+	"hearth/internal/control"
+	"hearth/internal/fleet"
+	"hearth/internal/gateway"
+	"hearth/internal/runtime/process"
+	"hearth/internal/sigv4"
+	"hearth/internal/store"
+)
+
+// serveConfig is everything `hearth serve` is told.
+type serveConfig struct {
+	listen          string
+	dataDir         string
+	credentialsFile string
+	region          string
+	accountID       string
+	insecure        bool
+	keepWarm        time.Duration
+	memoryBudget    string
+	startupTimeout  time.Duration
+	s3EndpointURL   string
+	logLevel        string
+}
+
+// flagSet declares serve's flags; every flag has a HEARTH_* environment
+// variable that sets its default.
+func (c *serveConfig) flagSet(getenv func(string) string, out io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("hearth serve", flag.ContinueOnError)
+	fs.SetOutput(out)
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	envDur := func(name string, def time.Duration) time.Duration {
+		if v := getenv(name); v != "" {
+			if d, err := time.ParseDuration(v); err == nil {
+				return d
+			}
+		}
+		return def
+	}
+	fs.StringVar(&c.listen, "listen", env("HEARTH_LISTEN", "127.0.0.1:4327"), "address to serve every API on (HEARTH_LISTEN)")
+	fs.StringVar(&c.dataDir, "data-dir", env("HEARTH_DATA_DIR", "./hearth-data"), "directory for the database, artifact cache and worker scratch space (HEARTH_DATA_DIR)")
+	fs.StringVar(&c.credentialsFile, "credentials-file", env("HEARTH_CREDENTIALS_FILE", ""), "AWS shared-credentials file; when set every request must be SigV4-signed by one of its keys (HEARTH_CREDENTIALS_FILE)")
+	fs.StringVar(&c.region, "region", env("HEARTH_REGION", "us-east-1"), "AWS region reported in ARNs (HEARTH_REGION)")
+	fs.StringVar(&c.accountID, "account-id", env("HEARTH_ACCOUNT_ID", "000000000000"), "12-digit AWS account id reported in ARNs (HEARTH_ACCOUNT_ID)")
+	fs.BoolVar(&c.insecure, "insecure", env("HEARTH_INSECURE", "") == "true", "allow a non-loopback --listen address without --credentials-file (HEARTH_INSECURE=true)")
+	fs.DurationVar(&c.keepWarm, "keep-warm", envDur("HEARTH_KEEP_WARM", 5*time.Minute), "how long an idle on-demand worker stays warm (HEARTH_KEEP_WARM)")
+	fs.StringVar(&c.memoryBudget, "memory-budget", env("HEARTH_MEMORY_BUDGET", "75%"), "memory all workers may use together: a share of RAM (75%) or a size (16GiB, 8192MiB) (HEARTH_MEMORY_BUDGET)")
+	fs.DurationVar(&c.startupTimeout, "startup-timeout", envDur("HEARTH_STARTUP_TIMEOUT", 3*time.Minute), "how long a worker may take to answer its first /ping (HEARTH_STARTUP_TIMEOUT)")
+	fs.StringVar(&c.s3EndpointURL, "s3-endpoint-url", env("HEARTH_S3_ENDPOINT_URL", ""), "S3-compatible endpoint for s3:// model artifacts (HEARTH_S3_ENDPOINT_URL)")
+	fs.StringVar(&c.logLevel, "log-level", env("HEARTH_LOG_LEVEL", "info"), "debug, info, warn or error (HEARTH_LOG_LEVEL)")
+	return fs
+}
+
+func serveCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var cfg serveConfig
+	fs := cfg.flagSet(getenv, stderr)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))}
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.logLevel)); err != nil {
+		return usageError{fmt.Errorf("--log-level: %w", err)}
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	srv, err := newServer(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	return srv.run(ctx, stdout)
+}
+
+// server is a wired Hearth.
+type server struct {
+	cfg      serveConfig
+	log      *slog.Logger
+	ln       net.Listener
+	store    *store.Store
+	fleet    *fleet.Fleet
+	control  *control.Service
+	gateway  *gateway.Gateway
+	devMode  bool
+	budgetMB int
+}
+
+func newServer(ctx context.Context, cfg serveConfig, logger *slog.Logger) (*server, error) {
+	if len(cfg.accountID) != 12 || strings.Trim(cfg.accountID, "0123456789") != "" {
+		return nil, usageError{fmt.Errorf("--account-id %q: must be 12 digits", cfg.accountID)}
+	}
+	host, _, err := net.SplitHostPort(cfg.listen)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("--listen %q: %w", cfg.listen, err)}
+	}
+	loopback := host == "localhost"
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		loopback = true
+	}
+	if cfg.credentialsFile == "" && !loopback && !cfg.insecure {
+		return nil, usageError{fmt.Errorf("--listen %s is not a loopback address: give --credentials-file so requests are authenticated, or --insecure to accept unsigned requests from the network", cfg.listen)}
+	}
+	budget, err := parseBudget(cfg.memoryBudget)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("--memory-budget: %w", err)}
+	}
+	var auth gateway.Authenticator
+	if cfg.credentialsFile != "" {
+		creds, err := sigv4.LoadCredentialsFile(cfg.credentialsFile)
+		if err != nil {
+			return nil, fmt.Errorf("--credentials-file: %w", err)
+		}
+		v, err := sigv4.NewVerifier(creds, clock.Real{})
+		if err != nil {
+			return nil, fmt.Errorf("--credentials-file %s: %w", cfg.credentialsFile, err)
+		}
+		auth = sigv4Auth{v: v}
+	}
+	dataDir, err := filepath.Abs(cfg.dataDir)
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.Open(ctx, dataDir)
+	if err != nil {
+		return nil, err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("locate own executable: %w", err)
+	}
+	fetcher := artifact.New(artifact.Options{CacheDir: filepath.Join(dataDir, "artifacts")})
+	if cfg.s3EndpointURL != "" {
+		s3c, err := artifact.NewS3Client(ctx, artifact.S3Config{EndpointURL: cfg.s3EndpointURL, Region: cfg.region, UsePathStyle: true})
+		if err != nil {
+			st.Close()
+			return nil, fmt.Errorf("--s3-endpoint-url: %w", err)
+		}
+		fetcher = artifact.New(artifact.Options{CacheDir: filepath.Join(dataDir, "artifacts"), S3: s3c})
+	}
+	scratch := filepath.Join(dataDir, "workers")
+	_ = os.RemoveAll(scratch)
+	s := &server{cfg: cfg, log: logger, store: st, devMode: auth == nil, budgetMB: budget}
+	s.fleet = fleet.New(fleet.Options{
+		Runtime:        &process.Runtime{Cgroups: process.DetectCgroups(), Logger: logger},
+		Artifacts:      fetchAdapter{fetcher},
+		Clock:          clock.Real{},
+		Logger:         logger,
+		SelfPath:       self,
+		KeepWarm:       cfg.keepWarm,
+		MemoryBudgetMB: budget,
+		StartupTimeout: cfg.startupTimeout,
+		ScratchDir:     scratch,
+		Region:         cfg.region,
+		AccountID:      cfg.accountID,
+	})
+	s.control = control.New(st, s.fleet, control.Options{
+		Region: cfg.region, AccountID: cfg.accountID, Logger: logger,
+		ValidateModelDataURL: func(u string) error { return artifact.ValidateURL(u) },
+	})
+	s.fleet.SetReporter(s.control)
+	s.gateway = gateway.New(gateway.Options{
+		Control: s.control,
+		Invoker: &gateway.Runtime{Fleet: s.fleet, Region: cfg.region, AccountID: cfg.accountID},
+		Auth:    auth,
+		Logger:  logger,
+	})
+	ln, err := net.Listen("tcp", cfg.listen)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	s.ln = ln
+	return s, nil
+}
+
+func (s *server) run(ctx context.Context, stdout io.Writer) error {
+	defer s.store.Close()
+	hs := &http.Server{Handler: s.gateway, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(s.ln) }()
+	if err := s.control.Resume(ctx); err != nil {
+		return err
+	}
+	s.gateway.SetReady(true)
+	addr := s.ln.Addr().String()
+	s.log.Info("hearth serving", "addr", addr, "data_dir", s.cfg.dataDir, "region", s.cfg.region,
+		"account", s.cfg.accountID, "memory_budget_mb", s.budgetMB, "keep_warm", s.cfg.keepWarm)
+	if s.devMode {
+		s.log.Warn("dev mode: no --credentials-file, so request signatures are not checked; only loopback clients can reach this server")
+	}
+	fmt.Fprintf(stdout, "Hearth is serving on http://%s\n  aws --endpoint-url http://%s sagemaker list-endpoints\n", addr, addr)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down")
+	s.gateway.SetReady(false)
+	shutCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_ = hs.Shutdown(shutCtx)
+	_ = s.fleet.Close(shutCtx)
+	return nil
+}
+
+// parseBudget reads "75%", "16GiB", "8192MiB", "8192MB" or "8192" (MB).
+func parseBudget(s string) (int, error) {
+	s = strings.TrimSpace(s)
+	if p, ok := strings.CutSuffix(s, "%"); ok {
+		pct, err := strconv.ParseFloat(p, 64)
+		if err != nil || pct <= 0 || pct > 100 {
+			return 0, fmt.Errorf("%q: a percentage must be in (0, 100]", s)
+		}
+		total, err := totalMemoryMB()
+		if err != nil {
+			return 0, err
+		}
+		return int(float64(total) * pct / 100), nil
+	}
+	mult := 1
+	for _, u := range []struct {
+		suffix string
+		mult   int
+	}{{"GiB", 1024}, {"GB", 1024}, {"G", 1024}, {"MiB", 1}, {"MB", 1}, {"M", 1}} {
+		if v, ok := strings.CutSuffix(s, u.suffix); ok {
+			s, mult = v, u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%q: give a share of RAM like 75%% or a size like 16GiB", s)
+	}
+	return int(n * float64(mult)), nil
+}
+
+// totalMemoryMB reads the host's RAM from /proc/meminfo.
+func totalMemoryMB() (int, error) {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0, fmt.Errorf("read host memory: %w", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "MemTotal:"); ok {
+			f := strings.Fields(rest)
+			if len(f) > 0 {
+				kb, err := strconv.Atoi(f[0])
+				if err == nil {
+					return kb / 1024, nil
+				}
+			}
+		}
+	}
+	return 0, errors.New("read host memory: no MemTotal in /proc/meminfo")
+}
+
+// fetchAdapter gives the fleet the artifact cache's model directories.
+type fetchAdapter struct{ f *artifact.Fetcher }
+
+func (a fetchAdapter) Fetch(ctx context.Context, url string) (string, error) {
+	art, err := a.f.Fetch(ctx, url)
+	if err != nil {
+		return "", err
+	}
+	return art.Dir, nil
+}
+
+// sigv4Auth adapts the SigV4 verifier to the gateway.
+type sigv4Auth struct{ v *sigv4.Verifier }
+
+func (a sigv4Auth) Authenticate(r *http.Request, body []byte) error {
+	if _, err := a.v.Verify(r, body); err != nil {
+		var se *sigv4.Error
+		if errors.As(err, &se) {
+			return &awserr.Error{Code: se.Code, Message: se.Message, Status: se.HTTPStatus(), Fault: "Sender"}
+		}
+		return &awserr.Error{Code: "InvalidSignatureException", Message: err.Error(), Status: http.StatusForbidden}
+	}
+	return nil
+}
