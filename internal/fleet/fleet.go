@@ -564,3 +564,24 @@ func (f *Fleet) SetReporter(r hearth.Reporter) {
 	defer f.mu.Unlock()
 	f.opts.Reporter = r
 }
+
+// WorkerURLs lists the base URLs of the running workers of an endpoint's
+// active deployment, for diagnostics and for benchmarks that compare a
+// request through Hearth with one sent straight to the worker.
+func (f *Fleet) WorkerURLs(endpoint string) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	es := f.endpoints[strings.ToLower(endpoint)]
+	if es == nil || es.active == nil {
+		return nil
+	}
+	var out []string
+	for _, p := range es.active.pools {
+		for _, w := range p.workers {
+			if w.state == stateIdle || w.state == stateBusy {
+				out = append(out, w.base)
+			}
+		}
+	}
+	return out
+}
