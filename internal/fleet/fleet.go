@@ -201,6 +201,7 @@ type worker struct {
 	state       workerState
 	proc        runtime.Process
 	base        string // http://127.0.0.1:port
+	conn        workerConn
 	lastUsed    time.Time
 	expiry      clock.Timer
 	memMB       int

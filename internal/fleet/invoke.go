@@ -1,12 +1,9 @@
 package fleet
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 	"time"
 )
@@ -278,6 +275,7 @@ func (f *Fleet) release(w *worker, failed bool) {
 			w.state = stateIdle // provBusy already adjusted above
 		}
 		f.stopLocked(w)
+		w.conn.close()
 		replace := w.provisioned && !p.gen.draining
 		f.mu.Unlock()
 		if replace {
@@ -286,6 +284,9 @@ func (f *Fleet) release(w *worker, failed bool) {
 	} else {
 		f.idleLocked(w)
 		f.checkDrainedLocked(p.gen)
+		if w.state == stateDead {
+			w.conn.close()
+		}
 		f.mu.Unlock()
 	}
 	if wasProv && f.opts.Observer != nil {
@@ -293,52 +294,28 @@ func (f *Fleet) release(w *worker, failed bool) {
 	}
 }
 
-// forward sends the request to the worker's /invocations.
+// forward sends the request to the worker's /invocations over the
+// worker's own kept-alive connection. A worker serves one request at a
+// time, so whoever holds the worker holds its connection: the exchange is
+// written and read synchronously in the calling goroutine, with no
+// transport goroutines to hand off to.
 func (f *Fleet) forward(ctx context.Context, w *worker, req *Request, limit int) (*Response, time.Duration, error) {
-	ctx, cancel := context.WithTimeout(ctx, f.opts.InvokeTimeout)
-	defer cancel()
-	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, w.base+"/invocations", bytes.NewReader(req.Body))
-	if err != nil {
-		return nil, 0, err
-	}
-	if req.ContentType != "" {
-		hr.Header.Set("Content-Type", req.ContentType)
-	}
-	if req.Accept != "" {
-		hr.Header.Set("Accept", req.Accept)
-	}
-	if req.CustomAttributes != "" {
-		hr.Header.Set("X-Amzn-SageMaker-Custom-Attributes", req.CustomAttributes)
-	}
-	if req.InferenceID != "" {
-		hr.Header.Set("X-Amzn-SageMaker-Inference-Id", req.InferenceID)
-	}
 	t0 := time.Now()
-	resp, err := f.client.Do(hr)
-	if err != nil {
-		return nil, time.Since(t0), f.workerFailed(w, err, ctx)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, int64(limit)+1))
+	resp, err := w.conn.roundTrip(ctx, req, f.opts.InvokeTimeout, limit)
 	latency := time.Since(t0)
 	if err != nil {
 		return nil, latency, f.workerFailed(w, err, ctx)
 	}
-	if len(body) > limit {
+	if resp.tooLarge {
 		return nil, latency, &Error{Kind: ModelFailure, Endpoint: w.pool.endpoint, Variant: w.pool.variant.Name, ModelStatus: 500,
 			Message: fmt.Sprintf("Response payload from primary exceeds the %d-byte limit.", limit)}
 	}
-	return &Response{
-		Status:           resp.StatusCode,
-		ContentType:      resp.Header.Get("Content-Type"),
-		CustomAttributes: resp.Header.Get("X-Amzn-SageMaker-Custom-Attributes"),
-		Body:             body,
-	}, latency, nil
+	return &resp.Response, latency, nil
 }
 
 func (f *Fleet) workerFailed(w *worker, err error, ctx context.Context) error {
 	msg := fmt.Sprintf("The worker serving production variant %s failed while handling the request", w.pool.variant.Name)
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+	if errors.Is(err, errInvokeTimeout) {
 		msg = fmt.Sprintf("The model for production variant %s did not respond within %s", w.pool.variant.Name, f.opts.InvokeTimeout)
 	}
 	return &Error{Kind: WorkerFailure, Endpoint: w.pool.endpoint, Variant: w.pool.variant.Name, Message: msg + ": " + err.Error()}

@@ -69,6 +69,7 @@ func (f *Fleet) startWorker(ctx context.Context, p *pool, provisioned, forReques
 	}
 	w.proc = proc
 	w.base = "http://127.0.0.1:" + strconv.Itoa(port)
+	w.conn.addr = "127.0.0.1:" + strconv.Itoa(port)
 	if err := f.waitReady(ctx, w); err != nil {
 		return fail(err)
 	}
@@ -239,6 +240,11 @@ func (f *Fleet) removeLocked(w *worker) {
 	}
 	if w.state == stateBusy && w.provisioned {
 		w.pool.provBusy--
+	}
+	if w.state != stateBusy {
+		// A busy worker's connection belongs to its request, which
+		// closes it on release.
+		w.conn.close()
 	}
 	w.state = stateDead
 	if w.expiry != nil {
