@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -118,7 +119,8 @@ func New(opts Options) *Fleet {
 
 // endpointState is one endpoint's generations.
 type endpointState struct {
-	name    string
+	resizeMu sync.Mutex // one resize at a time
+	name     string
 	active  *generation // serving traffic
 	pending *generation // being brought up
 	removed bool
@@ -262,6 +264,25 @@ func (f *Fleet) Deploy(d hearth.Deployment) {
 		f.endpoints[key] = es
 	}
 	es.removed = false
+	if es.pending == nil && es.active != nil && sameWorkers(es.active.dep, d) {
+		// Only capacity or weights change: resize the running pools.
+		active := es.active
+		f.bg.Add(1)
+		f.mu.Unlock()
+		cancel()
+		go func() {
+			defer f.bg.Done()
+			es.resizeMu.Lock()
+			defer es.resizeMu.Unlock()
+			err := f.resize(active, d)
+			outcome, reason := hearth.Ready, ""
+			if err != nil {
+				outcome, reason = hearth.Failed, err.Error()
+			}
+			f.report(hearth.Report{Endpoint: d.Endpoint, Generation: d.Generation, Outcome: outcome, Reason: reason})
+		}()
+		return
+	}
 	if old := es.pending; old != nil {
 		old.cancel()
 		f.drainLocked(old)
@@ -274,6 +295,72 @@ func (f *Fleet) Deploy(d hearth.Deployment) {
 		err := f.bringUp(ctx, g)
 		f.finishDeploy(es, g, err)
 	}()
+}
+
+// sameWorkers reports whether b runs the same workers as a — same variants
+// with the same model and memory size — so that going from a to b only
+// changes capacity and weights.
+func sameWorkers(a, b hearth.Deployment) bool {
+	if len(a.Variants) != len(b.Variants) {
+		return false
+	}
+	for i := range a.Variants {
+		x, y := a.Variants[i], b.Variants[i]
+		if x.Name != y.Name || x.MemoryMB() != y.MemoryMB() || x.InstanceType != y.InstanceType ||
+			(x.Serverless == nil) != (y.Serverless == nil) ||
+			x.Model.Name != y.Model.Name || x.Model.Image != y.Model.Image || x.Model.ModelDataURL != y.Model.ModelDataURL ||
+			!maps.Equal(x.Model.Environment, y.Model.Environment) {
+			return false
+		}
+	}
+	return true
+}
+
+// resize applies d's capacities and weights to the running generation g:
+// new always-warm workers are started (and healthy) before it returns;
+// surplus ones stop at once if idle, or, if busy, finish their request as
+// on-demand workers and then keep warm only for the keep-warm period.
+func (f *Fleet) resize(g *generation, d hearth.Deployment) error {
+	f.mu.Lock()
+	g.dep = d
+	for i, p := range g.pools {
+		p.variant.Weight = d.Variants[i].Weight
+		p.variant.Serverless = d.Variants[i].Serverless
+		p.variant.InstanceCount = d.Variants[i].InstanceCount
+		surplus := p.provisionedCount() - p.alwaysWarm()
+		for _, w := range append([]*worker(nil), p.workers...) {
+			if surplus <= 0 {
+				break
+			}
+			if w.provisioned && (w.state == stateIdle || w.state == stateStarting) {
+				if w.state == stateIdle {
+					f.stopLocked(w)
+				} else {
+					w.provisioned = false
+				}
+				surplus--
+			}
+		}
+		for _, w := range p.workers {
+			if surplus <= 0 {
+				break
+			}
+			if w.provisioned && w.state == stateBusy {
+				w.provisioned = false
+				p.provBusy--
+				surplus--
+			}
+		}
+	}
+	pools := append([]*pool(nil), g.pools...)
+	f.mu.Unlock()
+	var errs []error
+	for _, p := range pools {
+		if err := f.fill(context.Background(), p); err != nil {
+			errs = append(errs, fmt.Errorf("production variant %s: %w", p.variant.Name, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // bringUp fetches artifacts and starts the always-warm workers of every

@@ -494,3 +494,47 @@ func TestModelErrorsPassThrough(t *testing.T) {
 		t.Fatalf("after model error: served %v err %v", served(resp), err)
 	}
 }
+
+func TestCapacityChangeResizesInPlace(t *testing.T) {
+	h := newHarness(t, 0)
+	h.mustDeploy(deployment("ep", 1, echoVariant("AllTraffic", serverless(1024, 5, 1), nil)))
+	first, err := h.invoke("ep", "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Scale out 1 → 3: warm workers exist before the change is reported.
+	h.mustDeploy(deployment("ep", 2, echoVariant("AllTraffic", serverless(1024, 5, 3), nil)))
+	if got := h.count("ep", "provisioned", "idle"); got != 3 {
+		t.Fatalf("idle provisioned after scale-out = %d, want 3", got)
+	}
+	// The original worker kept running: no restart for a capacity change.
+	pids := map[string]bool{}
+	for i := 0; i < 3; i++ {
+		go h.invoke("ep", "sleep 200ms")
+	}
+	eventually(t, "3 busy", func() bool { return h.count("ep", "provisioned", "busy") == 3 })
+	resp, err := h.invoke("ep", "x") // spills to on-demand: all 3 provisioned are busy
+	if err != nil || resp.Served != Cold {
+		t.Fatalf("4th concurrent request: %v %v", served(resp), err)
+	}
+	eventually(t, "idle again", func() bool { return h.count("ep", "provisioned", "idle") == 3 })
+	for i := 0; i < 6; i++ {
+		r, _ := h.invoke("ep", "x")
+		if r != nil && r.Served == WarmProvisioned {
+			pids[pidOf(r.Body)] = true
+		}
+	}
+	if !pids[pidOf(first.Body)] {
+		t.Fatalf("the first provisioned worker (pid %s) was replaced by a capacity change; saw %v", pidOf(first.Body), pids)
+	}
+	// Scale in 3 → 1 while one provisioned worker is busy: it finishes its
+	// request, then serves on as on-demand; idle surplus stops at once.
+	done := make(chan error, 1)
+	go func() { _, err := h.invoke("ep", "sleep 300ms"); done <- err }()
+	eventually(t, "busy", func() bool { return h.count("ep", "provisioned", "busy") == 1 })
+	h.mustDeploy(deployment("ep", 3, echoVariant("AllTraffic", serverless(1024, 5, 1), nil)))
+	if err := <-done; err != nil {
+		t.Fatalf("request on a worker removed from provisioned concurrency failed: %v", err)
+	}
+	eventually(t, "one provisioned", func() bool { return h.count("ep", "provisioned", "") == 1 })
+}

@@ -199,38 +199,59 @@ func (f *Fleet) watch(w *worker) {
 	}
 }
 
-// replenish starts provisioned workers until the pool has its count.
+// replenish refills the pool's provisioned workers in the background.
 func (f *Fleet) replenish(p *pool) {
+	f.mu.Lock()
+	if f.closed {
+		f.mu.Unlock()
+		return
+	}
+	f.bg.Add(1)
+	f.mu.Unlock()
+	go func() {
+		defer f.bg.Done()
+		if err := f.fill(context.Background(), p); err != nil {
+			f.log.Error("replacing provisioned worker failed", "endpoint", p.endpoint, "variant", p.variant.Name, "err", err)
+		}
+	}()
+}
+
+// fill starts provisioned workers until the pool has its count, and waits
+// for them to be healthy. Workers already being started by another fill
+// are counted, so concurrent fills never overshoot.
+func (f *Fleet) fill(ctx context.Context, p *pool) error {
 	f.mu.Lock()
 	missing := p.alwaysWarm() - p.provisionedCount() - p.replenishing
 	if f.closed || p.gen.draining || missing <= 0 {
 		f.mu.Unlock()
-		return
+		return nil
 	}
 	p.replenishing += missing
-	f.bg.Add(missing)
 	f.mu.Unlock()
+	errs := make(chan error, missing)
 	for i := 0; i < missing; i++ {
 		go func() {
-			defer f.bg.Done()
-			ctx, cancel := context.WithTimeout(context.Background(), f.opts.StartupTimeout)
+			sctx, cancel := context.WithTimeout(ctx, f.opts.StartupTimeout)
 			defer cancel()
-			w, err := f.startWorker(ctx, p, true, false)
+			w, err := f.startWorker(sctx, p, true, false)
 			f.mu.Lock()
 			p.replenishing--
-			f.mu.Unlock()
 			if err != nil {
-				f.mu.Lock()
 				p.lastFailure = err.Error()
-				f.mu.Unlock()
-				f.log.Error("replacing provisioned worker failed", "endpoint", p.endpoint, "variant", p.variant.Name, "err", err)
-				return
+			} else {
+				f.idleLocked(w)
 			}
-			f.mu.Lock()
-			f.idleLocked(w)
 			f.mu.Unlock()
+			errs <- err
 		}()
 	}
+	var all []error
+	for i := 0; i < missing; i++ {
+		if err := <-errs; err != nil {
+			all = append(all, err)
+		}
+	}
+	return errors.Join(all...)
 }
 
 // removeLocked forgets a worker and returns its memory.

@@ -1,0 +1,75 @@
+package integration
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
+	"github.com/aws/smithy-go"
+)
+
+func TestUpdateEndpointWeightsAndCapacitiesScalesProvisionedConcurrency(t *testing.T) {
+	s := startServer(t)
+	deployEcho(t, s, "cap", 4, 1, nil)
+	sm := s.sagemaker()
+	ctx := context.Background()
+	update := func(pc int32) error {
+		_, err := sm.UpdateEndpointWeightsAndCapacities(ctx, &sagemaker.UpdateEndpointWeightsAndCapacitiesInput{
+			EndpointName: aws.String("cap"),
+			DesiredWeightsAndCapacities: []smtypes.DesiredWeightAndCapacity{{
+				VariantName:            aws.String("AllTraffic"),
+				ServerlessUpdateConfig: &smtypes.ProductionVariantServerlessUpdateConfig{ProvisionedConcurrency: aws.Int32(pc)},
+			}},
+		})
+		return err
+	}
+	if err := update(3); err != nil {
+		t.Fatal(err)
+	}
+	out := waitStatus(t, sm, "cap", "InService")
+	sc := out.ProductionVariants[0].CurrentServerlessConfig
+	if aws.ToInt32(sc.ProvisionedConcurrency) != 3 || aws.ToInt32(sc.MaxConcurrency) != 4 || aws.ToInt32(sc.MemorySizeInMB) != 1024 {
+		t.Fatalf("current serverless config after update: %+v", *sc)
+	}
+	// Three requests at once are all served warm by provisioned workers.
+	results := make(chan string, 3)
+	for i := 0; i < 3; i++ {
+		go func() {
+			resp, err := http.Post(s.url()+"/endpoints/cap/invocations", "text/plain", strings.NewReader("sleep 300ms"))
+			if err != nil {
+				results <- err.Error()
+				return
+			}
+			resp.Body.Close()
+			results <- resp.Header.Get("X-Hearth-Served-By")
+		}()
+	}
+	for i := 0; i < 3; i++ {
+		if got := <-results; got != "warm-provisioned" {
+			t.Fatalf("concurrent request served %q, want warm-provisioned", got)
+		}
+	}
+	// ProvisionedConcurrency above MaxConcurrency is refused, and nothing changes.
+	err := update(5)
+	var ae smithy.APIError
+	if !errors.As(err, &ae) || ae.ErrorCode() != "ValidationException" || !strings.Contains(ae.ErrorMessage(), "MaxConcurrency") {
+		t.Fatalf("PC 5 > MaxConcurrency 4: %v", err)
+	}
+	out = waitStatus(t, sm, "cap", "InService")
+	if got := aws.ToInt32(out.ProductionVariants[0].CurrentServerlessConfig.ProvisionedConcurrency); got != 3 {
+		t.Fatalf("PC after refused update = %d, want 3", got)
+	}
+	// Unknown variant.
+	_, err = sm.UpdateEndpointWeightsAndCapacities(ctx, &sagemaker.UpdateEndpointWeightsAndCapacitiesInput{
+		EndpointName:                aws.String("cap"),
+		DesiredWeightsAndCapacities: []smtypes.DesiredWeightAndCapacity{{VariantName: aws.String("Other"), DesiredWeight: aws.Float32(1)}},
+	})
+	if !errors.As(err, &ae) || ae.ErrorCode() != "ValidationException" {
+		t.Fatalf("unknown variant: %v", err)
+	}
+}
