@@ -121,9 +121,9 @@ func New(opts Options) *Fleet {
 type endpointState struct {
 	resizeMu sync.Mutex // one resize at a time
 	name     string
-	active  *generation // serving traffic
-	pending *generation // being brought up
-	removed bool
+	active   *generation // serving traffic
+	pending  *generation // being brought up
+	removed  bool
 }
 
 // generation is one deployment's running pools.
