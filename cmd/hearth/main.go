@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // scheduled actions name IANA time zones; hosts may lack zoneinfo
 )
 
 const usage = `Hearth — serverless inference with the AWS SageMaker API, on your own machine.

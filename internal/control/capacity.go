@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"hearth"
 	"hearth/internal/awserr"
@@ -137,6 +138,7 @@ func (s *Service) UpdateEndpointWeightsAndCapacities(ctx context.Context, in *Up
 		}
 		rec.Desired = &dep
 		rec.EndpointStatus = StatusUpdating
+		rec.FailureReason = ""
 		rec.LastModifiedTime = awsjson.Timestamp{Time: s.now()}
 		rec.ProductionVariants = summaries(rec.Current, &dep)
 		return tx.Put(store.KindEndpoint, name, rec.CreationTime.Time, rec)
@@ -160,4 +162,58 @@ func cloneDeployment(d hearth.Deployment) hearth.Deployment {
 		out.Variants[i] = v
 	}
 	return out
+}
+
+// ErrNoVariant is returned by VariantCapacity for an unknown endpoint or
+// variant.
+var ErrNoVariant = errors.New("no such endpoint variant")
+
+// VariantCapacity returns a variant as the endpoint currently runs it, and
+// whether the endpoint is InService (so a capacity change can be made).
+func (s *Service) VariantCapacity(ctx context.Context, endpoint, variant string) (hearth.Variant, bool, error) {
+	var rec endpointRecord
+	err := s.store.View(ctx, func(tx *store.Tx) error { return tx.Get(store.KindEndpoint, endpoint, &rec) })
+	if errors.Is(err, store.ErrNotFound) {
+		return hearth.Variant{}, false, ErrNoVariant
+	}
+	if err != nil {
+		return hearth.Variant{}, false, err
+	}
+	dep := rec.Current
+	if dep == nil {
+		dep = rec.Desired
+	}
+	if dep == nil || rec.EndpointStatus == StatusDeleting {
+		return hearth.Variant{}, false, ErrNoVariant
+	}
+	for _, v := range dep.Variants {
+		if strings.EqualFold(v.Name, variant) {
+			return v, rec.EndpointStatus == StatusInService, nil
+		}
+	}
+	return hearth.Variant{}, false, ErrNoVariant
+}
+
+// WaitInService waits until the endpoint is InService (or Failed, or gone),
+// polling the store; it returns the endpoint's last FailureReason, if any.
+func (s *Service) WaitInService(ctx context.Context, endpoint string, poll time.Duration) error {
+	for {
+		var rec endpointRecord
+		err := s.store.View(ctx, func(tx *store.Tx) error { return tx.Get(store.KindEndpoint, endpoint, &rec) })
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return s.notFound(store.KindEndpoint, endpoint)
+		case err != nil:
+			return err
+		case rec.EndpointStatus == StatusInService && rec.FailureReason == "":
+			return nil
+		case rec.EndpointStatus == StatusInService || rec.EndpointStatus == StatusFailed:
+			return errors.New(rec.FailureReason)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(poll):
+		}
+	}
 }
