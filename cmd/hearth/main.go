@@ -21,6 +21,7 @@ const usage = `Hearth — serverless inference with the AWS SageMaker API, on yo
 
 Usage:
   hearth serve [flags]          run the server (see hearth serve --help)
+  hearth bench coldstart|load   measure an endpoint (see hearth bench --help)
   hearth worker xgboost serve   run the built-in XGBoost model server (started by the fleet)
   hearth version                print the version
 `
@@ -46,6 +47,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = serveCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "worker":
 		err = workerCommand(ctx, args[1:], getenv, stderr)
+	case "bench":
+		err = benchCommand(ctx, args[1:], benchEnv{stdout: stdout, stderr: stderr, getenv: getenv})
 	case "version", "--version":
 		fmt.Fprintln(stdout, "hearth", version)
 	case "help", "-h", "--help":

@@ -16,13 +16,16 @@ import (
 // DesiredWeightAndCapacity is one variant's change in
 // UpdateEndpointWeightsAndCapacities.
 type DesiredWeightAndCapacity struct {
-	VariantName            *string  `json:"VariantName"`
-	DesiredWeight          *float32 `json:"DesiredWeight"`
-	DesiredInstanceCount   *int32   `json:"DesiredInstanceCount"`
-	ServerlessUpdateConfig *struct {
-		MaxConcurrency         *int32 `json:"MaxConcurrency"`
-		ProvisionedConcurrency *int32 `json:"ProvisionedConcurrency"`
-	} `json:"ServerlessUpdateConfig"`
+	VariantName            *string                 `json:"VariantName"`
+	DesiredWeight          *float32                `json:"DesiredWeight"`
+	DesiredInstanceCount   *int32                  `json:"DesiredInstanceCount"`
+	ServerlessUpdateConfig *ServerlessUpdateConfig `json:"ServerlessUpdateConfig"`
+}
+
+// ServerlessUpdateConfig changes a serverless variant's concurrency.
+type ServerlessUpdateConfig struct {
+	MaxConcurrency         *int32 `json:"MaxConcurrency"`
+	ProvisionedConcurrency *int32 `json:"ProvisionedConcurrency"`
 }
 
 // UpdateWeightsInput is UpdateEndpointWeightsAndCapacities' request.
