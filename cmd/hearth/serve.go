@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"hearth/internal/artifact"
+	"hearth/internal/autoscaling"
 	"hearth/internal/awserr"
 	"hearth/internal/clock"
 	"hearth/internal/control"
@@ -39,6 +40,7 @@ type serveConfig struct {
 	startupTimeout  time.Duration
 	s3EndpointURL   string
 	logLevel        string
+	metricPeriod    time.Duration
 }
 
 // flagSet declares serve's flags; every flag has a HEARTH_* environment
@@ -70,6 +72,7 @@ func (c *serveConfig) flagSet(getenv func(string) string, out io.Writer) *flag.F
 	fs.StringVar(&c.memoryBudget, "memory-budget", env("HEARTH_MEMORY_BUDGET", "75%"), "memory all workers may use together: a share of RAM (75%) or a size (16GiB, 8192MiB) (HEARTH_MEMORY_BUDGET)")
 	fs.DurationVar(&c.startupTimeout, "startup-timeout", envDur("HEARTH_STARTUP_TIMEOUT", 3*time.Minute), "how long a worker may take to answer its first /ping (HEARTH_STARTUP_TIMEOUT)")
 	fs.StringVar(&c.s3EndpointURL, "s3-endpoint-url", env("HEARTH_S3_ENDPOINT_URL", ""), "S3-compatible endpoint for s3:// model artifacts (HEARTH_S3_ENDPOINT_URL)")
+	fs.DurationVar(&c.metricPeriod, "metric-period", envDur("HEARTH_METRIC_PERIOD", time.Minute), "finest metric period, and the period auto scaling evaluates on (60s = AWS timing; 1s for demos and tests) (HEARTH_METRIC_PERIOD)")
 	fs.StringVar(&c.logLevel, "log-level", env("HEARTH_LOG_LEVEL", "info"), "debug, info, warn or error (HEARTH_LOG_LEVEL)")
 	return fs
 }
@@ -103,6 +106,7 @@ type server struct {
 	store    *store.Store
 	fleet    *fleet.Fleet
 	control  *control.Service
+	scaling  *autoscaling.Service
 	gateway  *gateway.Gateway
 	devMode  bool
 	budgetMB int
@@ -122,6 +126,9 @@ func newServer(ctx context.Context, cfg serveConfig, logger *slog.Logger) (*serv
 	}
 	if cfg.credentialsFile == "" && !loopback && !cfg.insecure {
 		return nil, usageError{fmt.Errorf("--listen %s is not a loopback address: give --credentials-file so requests are authenticated, or --insecure to accept unsigned requests from the network", cfg.listen)}
+	}
+	if cfg.metricPeriod < time.Second || cfg.metricPeriod > time.Hour || time.Minute%cfg.metricPeriod != 0 && cfg.metricPeriod%time.Minute != 0 {
+		return nil, usageError{fmt.Errorf("--metric-period %s: give 1s to 60s dividing a minute (1s, 5s, 10s, 30s…) or a whole number of minutes", cfg.metricPeriod)}
 	}
 	budget, err := parseBudget(cfg.memoryBudget)
 	if err != nil {
@@ -182,11 +189,15 @@ func newServer(ctx context.Context, cfg serveConfig, logger *slog.Logger) (*serv
 		ValidateModelDataURL: func(u string) error { return artifact.ValidateURL(u) },
 	})
 	s.fleet.SetReporter(s.control)
+	s.scaling = autoscaling.New(st, scalingTargets{control: s.control, wait: cfg.startupTimeout}, autoscaling.Options{
+		Region: cfg.region, AccountID: cfg.accountID, Logger: logger, MetricPeriod: cfg.metricPeriod,
+	})
 	s.gateway = gateway.New(gateway.Options{
-		Control: s.control,
-		Invoker: &gateway.Runtime{Fleet: s.fleet, Region: cfg.region, AccountID: cfg.accountID},
-		Auth:    auth,
-		Logger:  logger,
+		Control:     s.control,
+		AutoScaling: gateway.AutoScalingOps(s.scaling),
+		Invoker:     &gateway.Runtime{Fleet: s.fleet, Region: cfg.region, AccountID: cfg.accountID},
+		Auth:        auth,
+		Logger:      logger,
 	})
 	ln, err := net.Listen("tcp", cfg.listen)
 	if err != nil {
@@ -205,6 +216,9 @@ func (s *server) run(ctx context.Context, stdout io.Writer) error {
 	if err := s.control.Resume(ctx); err != nil {
 		return err
 	}
+	loopCtx, stopLoops := context.WithCancel(ctx)
+	defer stopLoops()
+	go s.scaling.Run(loopCtx, nil, min(time.Second, s.cfg.metricPeriod), nil)
 	s.gateway.SetReady(true)
 	addr := s.ln.Addr().String()
 	s.log.Info("hearth serving", "addr", addr, "data_dir", s.cfg.dataDir, "region", s.cfg.region,
