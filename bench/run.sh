@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# Reproducible benchmark of Hearth on one machine, in one run:
+#   - warm invoke latency and throughput: straight to a worker, through nginx
+#     (upstream keepalive) to an identical worker, and through Hearth to a
+#     provisioned worker of the same program;
+#   - cold start of the built-in XGBoost runtime and of a bring-your-own worker;
+#   - a provisioned endpoint's first request after an idle gap.
+# Needs: go, nginx, wrk, and the AWS CLI (aws). Prints a Markdown report.
+#
+#   bench/run.sh [RUNS]        # RUNS repetitions (default 3); medians are reported
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${1:-3}
+DUR=${BENCH_DURATION:-8s}
+for tool in go nginx wrk aws; do
+	command -v "$tool" >/dev/null || { echo "bench: $tool is required" >&2; exit 1; }
+done
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	[ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+go build -o "$work/hearth" ./cmd/hearth
+go build -o "$work/echo-worker" ./cmd/echo-worker
+cp internal/xgboost/testdata/seed-abalone-tarball/model.tar.gz "$work/model.tar.gz"
+payload=$(cat internal/xgboost/testdata/seed-abalone-tarball/payload.csv)
+printf '%s' "$payload" > "$work/payload.csv"
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+HP=$(free_port); WP=$(free_port); NP=$(free_port)
+
+# An echo worker of our own, for the direct and nginx paths.
+SAGEMAKER_BIND_TO_PORT=$WP "$work/echo-worker" serve & pids+=($!)
+
+cat > "$work/nginx.conf" <<NGINX
+worker_processes 1;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log;
+events { worker_connections 1024; }
+http {
+	access_log off;
+	upstream worker { server 127.0.0.1:$WP; keepalive 64; }
+	server {
+		listen 127.0.0.1:$NP;
+		location / { proxy_pass http://worker; proxy_http_version 1.1; proxy_set_header Connection ""; }
+	}
+}
+NGINX
+nginx -c "$work/nginx.conf" -p "$work"
+
+"$work/hearth" serve --listen 127.0.0.1:$HP --data-dir "$work/data" --keep-warm 1s --metric-period 1s --log-level warn & pids+=($!)
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$HP/healthz" >/dev/null && break; sleep 0.05; done
+
+export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_DEFAULT_REGION=us-east-1
+H="aws --endpoint-url http://127.0.0.1:$HP"
+deploy() { # name image artifact pc
+	local name=$1 image=$2 data=$3 pc=$4
+	local container="Image=$image"
+	[ -n "$data" ] && container="$container,ModelDataUrl=$data"
+	$H sagemaker create-model --model-name "$name" --primary-container "$container" >/dev/null
+	local sc="\"MemorySizeInMB\":2048,\"MaxConcurrency\":8"
+	[ "$pc" -gt 0 ] && sc="$sc,\"ProvisionedConcurrency\":$pc"
+	$H sagemaker create-endpoint-config --endpoint-config-name "$name" \
+		--production-variants "[{\"VariantName\":\"AllTraffic\",\"ModelName\":\"$name\",\"ServerlessConfig\":{$sc}}]" >/dev/null
+	$H sagemaker create-endpoint --endpoint-name "$name" --endpoint-config-name "$name" >/dev/null
+	until [ "$($H sagemaker describe-endpoint --endpoint-name "$name" --query EndpointStatus --output text)" = InService ]; do sleep 0.05; done
+}
+XGB=683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1
+deploy echo-pc "$work/echo-worker" "" 8
+deploy echo-od "$work/echo-worker" "" 0
+deploy xgb-pc "$XGB" "file://$work/model.tar.gz" 1
+deploy xgb-od "$XGB" "file://$work/model.tar.gz" 0
+
+cat > "$work/post.lua" <<'LUA'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "text/csv"
+wrk.body = os.getenv("BODY")
+LUA
+export BODY="$payload"
+
+# wrk_run URL CONNECTIONS → "p50_us p99_us rps"
+wrk_run() {
+	wrk -t1 -c"$2" -d"$DUR" --latency -s "$work/post.lua" "$1" | awk '
+		function us(v) { if (v ~ /us$/) return v+0; if (v ~ /ms$/) return (v+0)*1000; if (v ~ /s$/) return (v+0)*1000000; return v }
+		/^ +50%/ { p50 = us($2) } /^ +99%/ { p99 = us($2) } /^Requests\/sec/ { rps = $2 }
+		END { printf "%d %d %d\n", p50, p99, rps }'
+}
+median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+
+declare -A R
+for run in $(seq "$RUNS"); do
+	for target in direct nginx hearth; do
+		case $target in
+			direct) url="http://127.0.0.1:$WP/invocations" ;;
+			nginx) url="http://127.0.0.1:$NP/invocations" ;;
+			hearth) url="http://127.0.0.1:$HP/endpoints/echo-pc/invocations" ;;
+		esac
+		read -r p50 p99 _ <<<"$(wrk_run "$url" 1)"
+		read -r _ _ rps <<<"$(wrk_run "$url" 8)"
+		R[$target.p50]+="$p50 "; R[$target.p99]+="$p99 "; R[$target.rps]+="$rps "
+	done
+	# Cold starts and first-after-idle: 2 s idle > 1 s keep-warm.
+	for ep in xgb-od echo-od xgb-pc; do
+		out=$("$work/hearth" bench coldstart --endpoint-url "http://127.0.0.1:$HP" --endpoints "$ep" --idle 2s --rounds 7 \
+			--body "$payload" 2>/dev/null | awk -v ep="$ep" '$1 == ep && NF == 4 { print $3 }')
+		R[$ep.p50]+="$out "
+	done
+done
+
+num() { # "1.23ms" | "456µs" → microseconds
+	awk '{ v = $1; if (v ~ /ms$/) printf "%d\n", (v+0)*1000; else if (v ~ /µs$/) printf "%d\n", v+0; else if (v ~ /s$/) printf "%d\n", (v+0)*1000000 }'
+}
+m() { tr ' ' '\n' <<<"${R[$1]}" | grep -v '^$' | median; }
+mu() { tr ' ' '\n' <<<"${R[$1]}" | grep -v '^$' | num | median; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+d50=$(m direct.p50); n50=$(m nginx.p50); h50=$(m hearth.p50)
+drps=$(m direct.rps); nrps=$(m nginx.rps); hrps=$(m hearth.rps)
+echo "## Warm invoke ($(nproc) cores, $(date -u +%Y-%m-%d), medians of $RUNS runs, wrk $DUR)"
+echo
+echo "| path | p50 latency (1 client) | p99 (1 client) | added p50 vs direct | req/s (8 clients) | req/s vs direct |"
+echo "| --- | --- | --- | --- | --- | --- |"
+echo "| direct to worker | ${d50} µs | $(m direct.p99) µs | — | $drps | 1.00 |"
+echo "| nginx → worker | ${n50} µs | $(m nginx.p99) µs | +$((n50 - d50)) µs | $nrps | $(ratio "$nrps" "$drps") |"
+echo "| Hearth → provisioned worker | ${h50} µs | $(m hearth.p99) µs | +$((h50 - d50)) µs | $hrps | $(ratio "$hrps" "$drps") |"
+echo
+echo "## Cold start and first request after idle (p50 of 7 rounds, median of $RUNS runs)"
+echo
+echo "| case | p50 |"
+echo "| --- | --- |"
+echo "| on-demand cold start, built-in XGBoost | $(mu xgb-od.p50) µs |"
+echo "| on-demand cold start, bring-your-own echo-worker | $(mu echo-od.p50) µs |"
+echo "| provisioned, first request after idle (XGBoost) | $(mu xgb-pc.p50) µs |"

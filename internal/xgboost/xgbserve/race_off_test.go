@@ -1,0 +1,5 @@
+//go:build !race
+
+package xgbserve
+
+const raceEnabled = false
