@@ -53,7 +53,10 @@ http {
 NGINX
 nginx -c "$work/nginx.conf" -p "$work"
 
-"$work/hearth" serve --listen 127.0.0.1:$HP --data-dir "$work/data" --keep-warm 1s --metric-period 1s --log-level warn & pids+=($!)
+# The echo workers use next to no memory: lift the budget so the eight
+# provisioned ones and the on-demand endpoints all fit.
+"$work/hearth" serve --listen 127.0.0.1:$HP --data-dir "$work/data" --keep-warm 1s --metric-period 1s \
+	--memory-budget 1000GiB --log-level warn >/dev/null 2>"$work/hearth.log" & pids+=($!)
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$HP/healthz" >/dev/null && break; sleep 0.05; done
 
 export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_DEFAULT_REGION=us-east-1
@@ -68,7 +71,11 @@ deploy() { # name image artifact pc
 	$H sagemaker create-endpoint-config --endpoint-config-name "$name" \
 		--production-variants "[{\"VariantName\":\"AllTraffic\",\"ModelName\":\"$name\",\"ServerlessConfig\":{$sc}}]" >/dev/null
 	$H sagemaker create-endpoint --endpoint-name "$name" --endpoint-config-name "$name" >/dev/null
-	until [ "$($H sagemaker describe-endpoint --endpoint-name "$name" --query EndpointStatus --output text)" = InService ]; do sleep 0.05; done
+	local status
+	while status=$($H sagemaker describe-endpoint --endpoint-name "$name" --query EndpointStatus --output text); [ "$status" != InService ]; do
+		[ "$status" = Failed ] && { echo "bench: endpoint $name failed:" >&2; $H sagemaker describe-endpoint --endpoint-name "$name" --query FailureReason --output text >&2; exit 1; }
+		sleep 0.05
+	done
 }
 XGB=683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1
 deploy echo-pc "$work/echo-worker" "" 8

@@ -393,7 +393,11 @@ func (f *Fleet) bringUp(ctx context.Context, g *generation) error {
 			go func() {
 				defer wg.Done()
 				w, err := f.startWorker(ctx, p, !warmup, false)
-				if err != nil {
+				switch {
+				case errors.Is(err, errMemory):
+					errs <- fmt.Errorf("Not enough host memory for production variant %s: %w", p.variant.Name, err)
+					return
+				case err != nil:
 					errs <- fmt.Errorf("The primary container for production variant %s did not pass the ping health check: %w", p.variant.Name, err)
 					return
 				}
@@ -531,6 +535,7 @@ func (f *Fleet) Close(ctx context.Context) error {
 			g.draining = true
 			for _, p := range g.pools {
 				for _, w := range p.workers {
+					w.stopping = true
 					if w.proc != nil {
 						procs = append(procs, w.proc)
 					}
