@@ -41,6 +41,7 @@ type serveConfig struct {
 	s3EndpointURL   string
 	logLevel        string
 	metricPeriod    time.Duration
+	demo            bool
 }
 
 // flagSet declares serve's flags; every flag has a HEARTH_* environment
@@ -73,6 +74,7 @@ func (c *serveConfig) flagSet(getenv func(string) string, out io.Writer) *flag.F
 	fs.DurationVar(&c.startupTimeout, "startup-timeout", envDur("HEARTH_STARTUP_TIMEOUT", 3*time.Minute), "how long a worker may take to answer its first /ping (HEARTH_STARTUP_TIMEOUT)")
 	fs.StringVar(&c.s3EndpointURL, "s3-endpoint-url", env("HEARTH_S3_ENDPOINT_URL", ""), "S3-compatible endpoint for s3:// model artifacts (HEARTH_S3_ENDPOINT_URL)")
 	fs.DurationVar(&c.metricPeriod, "metric-period", envDur("HEARTH_METRIC_PERIOD", time.Minute), "finest metric period, and the period auto scaling evaluates on (60s = AWS timing; 1s for demos and tests) (HEARTH_METRIC_PERIOD)")
+	fs.BoolVar(&c.demo, "demo", env("HEARTH_DEMO", "") == "true", "deploy the seed example at start: the XGBoost abalone model on an on-demand and a provisioned serverless endpoint (HEARTH_DEMO=true)")
 	fs.StringVar(&c.logLevel, "log-level", env("HEARTH_LOG_LEVEL", "info"), "debug, info, warn or error (HEARTH_LOG_LEVEL)")
 	return fs
 }
@@ -110,6 +112,7 @@ type server struct {
 	gateway  *gateway.Gateway
 	devMode  bool
 	budgetMB int
+	dataDir  string
 }
 
 func newServer(ctx context.Context, cfg serveConfig, logger *slog.Logger) (*server, error) {
@@ -170,7 +173,7 @@ func newServer(ctx context.Context, cfg serveConfig, logger *slog.Logger) (*serv
 	}
 	scratch := filepath.Join(dataDir, "workers")
 	_ = os.RemoveAll(scratch)
-	s := &server{cfg: cfg, log: logger, store: st, devMode: auth == nil, budgetMB: budget}
+	s := &server{cfg: cfg, log: logger, store: st, devMode: auth == nil, budgetMB: budget, dataDir: dataDir}
 	s.fleet = fleet.New(fleet.Options{
 		Runtime:        &process.Runtime{Cgroups: process.DetectCgroups(), Logger: logger},
 		Artifacts:      fetchAdapter{fetcher},
@@ -227,6 +230,13 @@ func (s *server) run(ctx context.Context, stdout io.Writer) error {
 		s.log.Warn("dev mode: no --credentials-file, so request signatures are not checked; only loopback clients can reach this server")
 	}
 	fmt.Fprintf(stdout, "Hearth is serving on http://%s\n  aws --endpoint-url http://%s sagemaker list-endpoints\n", addr, addr)
+	if s.cfg.demo {
+		payload, err := s.deployDemo(ctx)
+		if err != nil {
+			return fmt.Errorf("--demo: %w", err)
+		}
+		printDemo(stdout, addr, payload, s.cfg.keepWarm)
+	}
 	select {
 	case err := <-errc:
 		return err
