@@ -190,6 +190,9 @@ func (f *Fetcher) Fetch(ctx context.Context, url string) (Artifact, error) {
 	if err != nil {
 		return Artifact{}, err
 	}
+	if err := ctx.Err(); err != nil {
+		return Artifact{}, withURL(err, url)
+	}
 	a, err := f.byURL.do(ctx, src.flightKey(), func(ctx context.Context) (Artifact, error) {
 		if err := f.prepareCache(); err != nil {
 			return Artifact{}, err

@@ -185,4 +185,3 @@ func (c *fakeClock) Advance(d time.Duration) {
 }
 
 func fileURL(p string) string { return "file://" + filepath.ToSlash(p) }
-

@@ -64,5 +64,8 @@ func NewS3Client(ctx context.Context, c S3Config) (*s3.Client, error) {
 			o.BaseEndpoint = aws.String(c.EndpointURL)
 		}
 		o.UsePathStyle = c.UsePathStyle
+		// Many S3-compatible stores send no checksums; the SDK would log
+		// a line for every object. The Fetcher hashes the content anyway.
+		o.DisableLogOutputChecksumValidationSkipped = true
 	}), nil
 }

@@ -114,11 +114,14 @@ func (s *Service) CreateModel(ctx context.Context, in *CreateModelInput) (map[st
 		checkContainer(&v, &in.Containers[i], fmt.Sprintf("containers.%d.member", i+1))
 	}
 	if in.ExecutionRoleArn != nil {
+		// Each constraint is reported on its own, as AWS does: a short
+		// malformed ARN breaks both the length and the pattern.
 		if len(*in.ExecutionRoleArn) < 20 {
 			v.Add(*in.ExecutionRoleArn, "executionRoleArn", minLen(20))
 		} else if len(*in.ExecutionRoleArn) > 2048 {
 			v.Add(*in.ExecutionRoleArn, "executionRoleArn", maxLen(2048))
-		} else if !roleArnRE.MatchString(*in.ExecutionRoleArn) {
+		}
+		if !roleArnRE.MatchString(*in.ExecutionRoleArn) {
 			v.Add(*in.ExecutionRoleArn, "executionRoleArn", pattern(roleArnPattern))
 		}
 	}

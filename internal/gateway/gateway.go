@@ -12,7 +12,6 @@ import (
 	"sync/atomic"
 
 	"hearth/internal/awserr"
-	"hearth/internal/clock"
 	"hearth/internal/control"
 )
 
@@ -42,7 +41,6 @@ type Options struct {
 	Metrics http.Handler
 	// Auth, when set, must accept every API request.
 	Auth   Authenticator
-	Clock  clock.Clock
 	Logger *slog.Logger
 	// MaxBody bounds any request body (the invoke path enforces its own,
 	// smaller, per-variant limits).
@@ -63,9 +61,6 @@ type Gateway struct {
 func New(opts Options) *Gateway {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
-	}
-	if opts.Clock == nil {
-		opts.Clock = clock.Real{}
 	}
 	if opts.MaxBody == 0 {
 		opts.MaxBody = 8 << 20
@@ -96,9 +91,8 @@ const (
 
 // ServeHTTP routes one request.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h := w.Header()
-	h.Set("x-amzn-RequestId", g.requestID())
-	h.Set("Date", g.opts.Clock.Now().UTC().Format(http.TimeFormat))
+	// net/http adds the Date header the SDKs use to correct clock skew.
+	w.Header()["X-Amzn-Requestid"] = []string{g.requestID()}
 
 	switch {
 	case r.URL.Path == "/healthz" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
