@@ -88,6 +88,11 @@ type Deployer interface {
 	// Deploy brings d up; once it is Ready, traffic moves to it and the
 	// endpoint's previous generation drains and stops.
 	Deploy(d Deployment)
+	// Restore brings back, after a restart, a deployment that was serving:
+	// it takes traffic at once — requests start workers on demand or wait
+	// for them — while its always-warm workers come up. It reports Failed
+	// if the deployment cannot be brought back.
+	Restore(d Deployment)
 	// Remove drains and stops the endpoint's workers, then reports Removed.
 	Remove(endpoint string, generation int64)
 }

@@ -22,6 +22,7 @@ import (
 	"hearth/internal/control"
 	"hearth/internal/fleet"
 	"hearth/internal/gateway"
+	"hearth/internal/metrics"
 	"hearth/internal/runtime/process"
 	"hearth/internal/sigv4"
 	"hearth/internal/store"
@@ -109,6 +110,9 @@ type server struct {
 	fleet    *fleet.Fleet
 	control  *control.Service
 	scaling  *autoscaling.Service
+	metrics  *metrics.Store
+	recorder *metrics.Recorder
+	targets  scalingTargets
 	gateway  *gateway.Gateway
 	devMode  bool
 	budgetMB int
@@ -130,8 +134,10 @@ func newServer(ctx context.Context, cfg serveConfig, logger *slog.Logger) (*serv
 	if cfg.credentialsFile == "" && !loopback && !cfg.insecure {
 		return nil, usageError{fmt.Errorf("--listen %s is not a loopback address: give --credentials-file so requests are authenticated, or --insecure to accept unsigned requests from the network", cfg.listen)}
 	}
-	if cfg.metricPeriod < time.Second || cfg.metricPeriod > time.Hour || time.Minute%cfg.metricPeriod != 0 && cfg.metricPeriod%time.Minute != 0 {
-		return nil, usageError{fmt.Errorf("--metric-period %s: give 1s to 60s dividing a minute (1s, 5s, 10s, 30s…) or a whole number of minutes", cfg.metricPeriod)}
+	switch cfg.metricPeriod {
+	case time.Second, 5 * time.Second, 10 * time.Second, 20 * time.Second, 30 * time.Second, time.Minute:
+	default:
+		return nil, usageError{fmt.Errorf("--metric-period %s: give 1s, 5s, 10s, 20s, 30s or 60s", cfg.metricPeriod)}
 	}
 	budget, err := parseBudget(cfg.memoryBudget)
 	if err != nil {
@@ -174,7 +180,15 @@ func newServer(ctx context.Context, cfg serveConfig, logger *slog.Logger) (*serv
 	scratch := filepath.Join(dataDir, "workers")
 	_ = os.RemoveAll(scratch)
 	s := &server{cfg: cfg, log: logger, store: st, devMode: auth == nil, budgetMB: budget, dataDir: dataDir}
+	s.metrics, err = metrics.Open(ctx, st.DB(), metrics.Options{BasePeriod: cfg.metricPeriod, Logger: logger})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	census := &workerCounts{}
+	s.recorder = metrics.NewRecorder(s.metrics, metrics.RecorderOptions{Workers: census})
 	s.fleet = fleet.New(fleet.Options{
+		Observer:       fleetMetrics{s.recorder},
 		Runtime:        &process.Runtime{Cgroups: process.DetectCgroups(), Logger: logger},
 		Artifacts:      fetchAdapter{fetcher},
 		Clock:          clock.Real{},
@@ -192,13 +206,16 @@ func newServer(ctx context.Context, cfg serveConfig, logger *slog.Logger) (*serv
 		ValidateModelDataURL: func(u string) error { return artifact.ValidateURL(u) },
 	})
 	s.fleet.SetReporter(s.control)
-	s.scaling = autoscaling.New(st, scalingTargets{control: s.control, wait: cfg.startupTimeout}, autoscaling.Options{
+	census.f = s.fleet
+	s.targets = scalingTargets{control: s.control, wait: cfg.startupTimeout}
+	s.scaling = autoscaling.New(st, s.targets, autoscaling.Options{
 		Region: cfg.region, AccountID: cfg.accountID, Logger: logger, MetricPeriod: cfg.metricPeriod,
 	})
 	s.gateway = gateway.New(gateway.Options{
 		Control:     s.control,
 		AutoScaling: gateway.AutoScalingOps(s.scaling),
 		Invoker:     &gateway.Runtime{Fleet: s.fleet, Region: cfg.region, AccountID: cfg.accountID},
+		Metrics:     s.recorder.Handler(),
 		Auth:        auth,
 		Logger:      logger,
 	})
@@ -221,7 +238,13 @@ func (s *server) run(ctx context.Context, stdout io.Writer) error {
 	}
 	loopCtx, stopLoops := context.WithCancel(ctx)
 	defer stopLoops()
-	go s.scaling.Run(loopCtx, nil, min(time.Second, s.cfg.metricPeriod), nil)
+	// One loop closes metric periods, then lets auto scaling act on them
+	// and fire due scheduled actions.
+	go s.scaling.Run(loopCtx, scalingMetrics{store: s.metrics, targets: s.targets}, time.Second, func(now time.Time) {
+		if err := s.metrics.Flush(loopCtx, now); err != nil && loopCtx.Err() == nil {
+			s.log.Warn("metrics flush", "err", err)
+		}
+	})
 	s.gateway.SetReady(true)
 	addr := s.ln.Addr().String()
 	s.log.Info("hearth serving", "addr", addr, "data_dir", s.cfg.dataDir, "region", s.cfg.region,
@@ -248,6 +271,10 @@ func (s *server) run(ctx context.Context, stdout io.Writer) error {
 	defer cancel()
 	_ = hs.Shutdown(shutCtx)
 	_ = s.fleet.Close(shutCtx)
+	stopLoops()
+	if err := s.metrics.Sync(shutCtx); err != nil {
+		s.log.Warn("metrics sync", "err", err)
+	}
 	return nil
 }
 

@@ -613,6 +613,15 @@ func (s *Service) Report(ctx context.Context, r hearth.Report) {
 			_, err := tx.Delete(store.KindEndpoint, r.Endpoint)
 			return err
 		}
+		if rec.Desired == nil && rec.Current != nil && rec.Current.Generation == r.Generation &&
+			r.Outcome == hearth.Failed && rec.EndpointStatus == StatusInService {
+			// The serving deployment could not be brought back after a
+			// restart.
+			rec.EndpointStatus = StatusFailed
+			rec.FailureReason = truncate(r.Reason, 1024)
+			rec.LastModifiedTime = awsjson.Timestamp{Time: s.now()}
+			return tx.Put(store.KindEndpoint, r.Endpoint, rec.CreationTime.Time, rec)
+		}
 		if rec.Desired == nil || rec.Desired.Generation != r.Generation || rec.EndpointStatus == StatusDeleting {
 			return nil
 		}
@@ -667,11 +676,11 @@ func (s *Service) Resume(ctx context.Context) error {
 			s.deployer.Remove(rec.EndpointName, rec.generation())
 		case rec.Desired != nil:
 			if rec.Current != nil {
-				s.deployer.Deploy(*rec.Current)
+				s.deployer.Restore(*rec.Current)
 			}
 			s.deployer.Deploy(*rec.Desired)
 		case rec.Current != nil:
-			s.deployer.Deploy(*rec.Current)
+			s.deployer.Restore(*rec.Current)
 		}
 	}
 	return nil

@@ -131,6 +131,10 @@ type generation struct {
 	dep    hearth.Deployment
 	pools  []*pool
 	cancel context.CancelFunc
+	// poolsReady is closed once every variant's pool exists (artifacts
+	// fetched); poolsErr then says whether that failed.
+	poolsReady chan struct{}
+	poolsErr   error
 	// draining generations stop their workers as they go idle.
 	draining  bool
 	dead      bool
@@ -251,7 +255,7 @@ func (f *Fleet) Admit(d hearth.Deployment) error {
 func (f *Fleet) Deploy(d hearth.Deployment) {
 	key := strings.ToLower(d.Endpoint)
 	ctx, cancel := context.WithCancel(context.Background())
-	g := &generation{dep: d, cancel: cancel}
+	g := newGeneration(d, cancel)
 	f.mu.Lock()
 	if f.closed {
 		f.mu.Unlock()
@@ -274,7 +278,12 @@ func (f *Fleet) Deploy(d hearth.Deployment) {
 			defer f.bg.Done()
 			es.resizeMu.Lock()
 			defer es.resizeMu.Unlock()
+			<-active.poolsReady // a restored generation may still be making its pools
 			err := f.resize(active, d)
+			f.mu.Lock()
+			gauges := f.gaugesLocked(active)
+			f.mu.Unlock()
+			f.announce(gauges)
 			outcome, reason := hearth.Ready, ""
 			if err != nil {
 				outcome, reason = hearth.Failed, err.Error()
@@ -294,6 +303,56 @@ func (f *Fleet) Deploy(d hearth.Deployment) {
 		defer f.bg.Done()
 		err := f.bringUp(ctx, g)
 		f.finishDeploy(es, g, err)
+	}()
+}
+
+func newGeneration(d hearth.Deployment, cancel context.CancelFunc) *generation {
+	return &generation{dep: d, cancel: cancel, poolsReady: make(chan struct{})}
+}
+
+// Restore makes d the endpoint's active deployment at once — a restart
+// must not turn away traffic an InService endpoint was taking — and brings
+// its workers up behind it: requests that arrive first wait for the
+// variant's pool, then start on-demand workers or wait for a warm one.
+func (f *Fleet) Restore(d hearth.Deployment) {
+	key := strings.ToLower(d.Endpoint)
+	ctx, cancel := context.WithCancel(context.Background())
+	g := newGeneration(d, cancel)
+	f.mu.Lock()
+	if f.closed {
+		f.mu.Unlock()
+		cancel()
+		return
+	}
+	es := f.endpoints[key]
+	if es == nil {
+		es = &endpointState{name: d.Endpoint}
+		f.endpoints[key] = es
+	}
+	if old := es.active; old != nil {
+		f.drainLocked(old)
+	}
+	es.active = g
+	f.bg.Add(1)
+	f.mu.Unlock()
+	go func() {
+		defer f.bg.Done()
+		err := f.bringUp(ctx, g)
+		f.mu.Lock()
+		if err != nil && es.active == g {
+			es.active = nil
+			f.drainLocked(g)
+		}
+		gauges := f.gaugesLocked(g)
+		f.mu.Unlock()
+		if err != nil {
+			f.log.Warn("restoring endpoint failed", "endpoint", d.Endpoint, "generation", d.Generation, "err", err)
+			f.report(hearth.Report{Endpoint: d.Endpoint, Generation: d.Generation, Outcome: hearth.Failed, Reason: err.Error()})
+			return
+		}
+		f.announce(gauges)
+		f.log.Info("endpoint restored", "endpoint", d.Endpoint, "generation", d.Generation)
+		f.report(hearth.Report{Endpoint: d.Endpoint, Generation: d.Generation, Outcome: hearth.Ready})
 	}()
 }
 
@@ -367,18 +426,8 @@ func (f *Fleet) resize(g *generation, d hearth.Deployment) error {
 // variant, or — for a variant without any — one worker, to prove the model
 // starts before the endpoint is InService.
 func (f *Fleet) bringUp(ctx context.Context, g *generation) error {
-	for _, v := range g.dep.Variants {
-		if _, err := image.Resolve(v.Model.Image); err != nil {
-			return fmt.Errorf("variant %s: %w", v.Name, err)
-		}
-		dir, err := f.opts.Artifacts.Fetch(ctx, v.Model.ModelDataURL)
-		if err != nil {
-			return fmt.Errorf("Failed to download model data for production variant %s: %w", v.Name, err)
-		}
-		p := &pool{f: f, gen: g, endpoint: g.dep.Endpoint, variant: v, modelDir: dir}
-		f.mu.Lock()
-		g.pools = append(g.pools, p)
-		f.mu.Unlock()
+	if err := f.buildPools(ctx, g); err != nil {
+		return err
 	}
 	var wg sync.WaitGroup
 	errs := make(chan error, 64)
@@ -412,6 +461,31 @@ func (f *Fleet) bringUp(ctx context.Context, g *generation) error {
 	return <-errs
 }
 
+// buildPools fetches each variant's artifact and makes its pool, then
+// releases requests waiting for the generation's pools.
+func (f *Fleet) buildPools(ctx context.Context, g *generation) (err error) {
+	defer func() {
+		f.mu.Lock()
+		g.poolsErr = err
+		f.mu.Unlock()
+		close(g.poolsReady)
+	}()
+	for _, v := range g.dep.Variants {
+		if _, err := image.Resolve(v.Model.Image); err != nil {
+			return fmt.Errorf("variant %s: %w", v.Name, err)
+		}
+		dir, err := f.opts.Artifacts.Fetch(ctx, v.Model.ModelDataURL)
+		if err != nil {
+			return fmt.Errorf("Failed to download model data for production variant %s: %w", v.Name, err)
+		}
+		p := &pool{f: f, gen: g, endpoint: g.dep.Endpoint, variant: v, modelDir: dir}
+		f.mu.Lock()
+		g.pools = append(g.pools, p)
+		f.mu.Unlock()
+	}
+	return nil
+}
+
 func (f *Fleet) finishDeploy(es *endpointState, g *generation, err error) {
 	f.mu.Lock()
 	if es.pending != g {
@@ -433,7 +507,9 @@ func (f *Fleet) finishDeploy(es *endpointState, g *generation, err error) {
 	if old != nil {
 		f.drainLocked(old)
 	}
+	gauges := f.gaugesLocked(g)
 	f.mu.Unlock()
+	f.announce(gauges)
 	f.log.Info("endpoint in service", "endpoint", g.dep.Endpoint, "generation", g.dep.Generation)
 	f.report(hearth.Report{Endpoint: g.dep.Endpoint, Generation: g.dep.Generation, Outcome: hearth.Ready})
 }
@@ -473,12 +549,18 @@ func (f *Fleet) Remove(endpoint string, gen int64) {
 			go f.report(hearth.Report{Endpoint: endpoint, Generation: gen, Outcome: hearth.Removed})
 		}
 	}
+	var gauges []gauge
 	for _, g := range gens {
 		g.cancel()
 		g.onDrained = done
 		f.drainLocked(g)
+		for _, x := range f.gaugesLocked(g) {
+			x.busy, x.pc = 0, 0
+			gauges = append(gauges, x)
+		}
 	}
 	f.mu.Unlock()
+	f.announce(gauges)
 	if len(gens) == 0 {
 		f.report(hearth.Report{Endpoint: endpoint, Generation: gen, Outcome: hearth.Removed})
 	}
@@ -677,4 +759,34 @@ func (f *Fleet) WorkerURLs(endpoint string) []string {
 		}
 	}
 	return out
+}
+
+// gauge is one variant's provisioned-concurrency reading.
+type gauge struct {
+	endpoint, variant string
+	busy, pc          int
+}
+
+func (f *Fleet) gaugesLocked(g *generation) []gauge {
+	out := make([]gauge, 0, len(g.pools))
+	for _, p := range g.pools {
+		pc := 0
+		if p.variant.Serverless != nil {
+			pc = p.variant.Serverless.ProvisionedConcurrency
+		}
+		out = append(out, gauge{p.endpoint, p.variant.Name, p.provBusy, pc})
+	}
+	return out
+}
+
+// announce tells the observer the variants' provisioned concurrency, so
+// that idle periods are recorded as such.
+func (f *Fleet) announce(gs []gauge) {
+	if f.opts.Observer == nil {
+		return
+	}
+	now := f.opts.Clock.Now()
+	for _, g := range gs {
+		f.opts.Observer.ProvisionedBusy(g.endpoint, g.variant, now, g.busy, g.pc)
+	}
 }

@@ -109,6 +109,23 @@ func (f *Fleet) Invoke(ctx context.Context, req *Request) (*Response, error) {
 		return nil, &Error{Kind: NotInService, Endpoint: req.Endpoint,
 			Message: fmt.Sprintf("Endpoint %s of account %s is not in service.", req.Endpoint, f.opts.AccountID)}
 	}
+	select {
+	case <-g.poolsReady:
+	default:
+		// A restored deployment whose pools are still being made.
+		f.mu.Unlock()
+		select {
+		case <-g.poolsReady:
+		case <-ctx.Done():
+			return nil, &Error{Kind: WorkerFailure, Endpoint: req.Endpoint, Message: "Request canceled while the endpoint was being restored."}
+		}
+		f.mu.Lock()
+	}
+	if g.poolsErr != nil {
+		f.mu.Unlock()
+		return nil, &Error{Kind: NotInService, Endpoint: req.Endpoint,
+			Message: fmt.Sprintf("Endpoint %s of account %s is not in service: %v", req.Endpoint, f.opts.AccountID, g.poolsErr)}
+	}
 	p, err := g.pickVariant(req.TargetVariant)
 	if err != nil {
 		f.mu.Unlock()
