@@ -54,6 +54,7 @@ type server struct {
 	addr    string
 	args    []string
 	cmd     *exec.Cmd
+	exited  chan struct{} // closed when cmd has exited
 	logs    *logBuffer
 }
 
@@ -82,8 +83,16 @@ func (s *server) start() {
 	if err := s.cmd.Start(); err != nil {
 		t.Fatalf("start hearth: %v", err)
 	}
+	s.exited = make(chan struct{})
+	go func(cmd *exec.Cmd, exited chan struct{}) { _ = cmd.Wait(); close(exited) }(s.cmd, s.exited)
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
+		select {
+		case <-s.exited:
+			// E.g. the port was taken meanwhile: never talk to another server.
+			t.Fatalf("hearth exited during start; logs:\n%s", s.logs.String())
+		default:
+		}
 		resp, err := http.Get("http://" + s.addr + "/healthz")
 		if err == nil {
 			resp.Body.Close()
@@ -100,7 +109,7 @@ func (s *server) start() {
 func (s *server) kill9() {
 	if s.cmd != nil && s.cmd.Process != nil {
 		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-		_ = s.cmd.Wait()
+		<-s.exited
 		s.cmd = nil
 	}
 }
@@ -111,13 +120,11 @@ func (s *server) stop() {
 		return
 	}
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = s.cmd.Wait(); close(done) }()
 	select {
-	case <-done:
+	case <-s.exited:
 	case <-time.After(15 * time.Second):
 		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-		<-done
+		<-s.exited
 	}
 	s.cmd = nil
 	if s.t.Failed() {
