@@ -193,7 +193,7 @@ func (f *Fetcher) Fetch(ctx context.Context, url string) (Artifact, error) {
 	if err := ctx.Err(); err != nil {
 		return Artifact{}, withURL(err, url)
 	}
-	a, err := f.byURL.do(ctx, src.flightKey(), func(ctx context.Context) (Artifact, error) {
+	a, _, err := f.byURL.do(ctx, src.flightKey(), func(ctx context.Context) (Artifact, error) {
 		if err := f.prepareCache(); err != nil {
 			return Artifact{}, err
 		}
@@ -238,6 +238,7 @@ type plan struct {
 	name    string      // plain file: its name in the model directory
 	exec    bool        // plain file: executable
 	sum     [32]byte    // SHA-256 the file at path must have
+	file    *os.File    // path, opened by materialize
 	size    int64       // Artifact.Size
 	entries []treeEntry // directory: its listing
 }
@@ -262,12 +263,27 @@ func (f *Fetcher) materialize(ctx context.Context, p *plan) (Artifact, error) {
 	if f.touch(digest) {
 		return a, nil
 	}
-	_, err := f.byDigest.do(ctx, digest, func(ctx context.Context) (struct{}, error) {
+	if !p.dir && p.path != "" {
+		// Open the file now: the fetch that downloaded it may remove it
+		// while a build started by another fetch is about to read it.
+		file, err := os.Open(p.path)
+		if err != nil {
+			return Artifact{}, &Error{Op: OpDownload, Err: fsError(err)}
+		}
+		p.file = file
+	}
+	_, started, err := f.byDigest.do(ctx, digest, func(ctx context.Context) (struct{}, error) {
+		if p.file != nil {
+			defer p.file.Close()
+		}
 		if f.touch(digest) {
 			return struct{}{}, nil
 		}
 		return struct{}{}, f.build(ctx, p, digest)
 	})
+	if !started && p.file != nil {
+		p.file.Close() // another fetch's build made the tree
+	}
 	if err != nil {
 		return Artifact{}, err
 	}

@@ -23,8 +23,10 @@ type call[T any] struct {
 }
 
 // do runs fn once for all concurrent callers with the same key and returns
-// its result, or ctx's error if ctx ends first.
-func (g *group[T]) do(ctx context.Context, key string, fn func(context.Context) (T, error)) (T, error) {
+// its result, or ctx's error if ctx ends first. started reports whether this
+// call started fn (which then runs to its end even if ctx ends) rather than
+// joining a call already under way.
+func (g *group[T]) do(ctx context.Context, key string, fn func(context.Context) (T, error)) (v T, started bool, err error) {
 	g.mu.Lock()
 	if g.calls == nil {
 		g.calls = make(map[string]*call[T])
@@ -49,9 +51,10 @@ func (g *group[T]) do(ctx context.Context, key string, fn func(context.Context) 
 	}
 	g.mu.Unlock()
 
+	started = !ok
 	select {
 	case <-c.done:
-		return c.val, c.err
+		return c.val, started, c.err
 	case <-ctx.Done():
 		g.mu.Lock()
 		c.waiters--
@@ -65,6 +68,6 @@ func (g *group[T]) do(ctx context.Context, key string, fn func(context.Context) 
 		}
 		g.mu.Unlock()
 		var zero T
-		return zero, context.Cause(ctx)
+		return zero, started, context.Cause(ctx)
 	}
 }

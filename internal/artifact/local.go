@@ -215,7 +215,7 @@ func (f *Fetcher) copyDir(ctx context.Context, p *plan, root *os.Root) error {
 
 // copyFile places the plain file p describes into root.
 func (f *Fetcher) copyFile(ctx context.Context, p *plan, root *os.Root) error {
-	return f.copyInto(ctx, root, p.name, p.path, p.exec, p.sum)
+	return f.writeVerified(ctx, root, p.name, p.file, p.path, p.exec, p.sum)
 }
 
 // copyInto copies the file at from to name in root; its content must have
@@ -226,6 +226,12 @@ func (f *Fetcher) copyInto(ctx context.Context, root *os.Root, name, from string
 		return &Error{Op: OpDownload, Err: fsError(err)}
 	}
 	defer src.Close()
+	return f.writeVerified(ctx, root, name, src, from, exec, want)
+}
+
+// writeVerified writes src to name in root; its content, read from the
+// file at from, must have the SHA-256 want.
+func (f *Fetcher) writeVerified(ctx context.Context, root *os.Root, name string, src io.Reader, from string, exec bool, want [32]byte) error {
 	perm := fs.FileMode(0o644)
 	if exec {
 		perm = 0o755
@@ -252,13 +258,8 @@ func (f *Fetcher) copyInto(ctx context.Context, root *os.Root, name, from string
 // unpackFile unpacks the archive p describes into root, checking that its
 // bytes have the SHA-256 the tree is named by.
 func (f *Fetcher) unpackFile(ctx context.Context, p *plan, root *os.Root) error {
-	file, err := os.Open(p.path)
-	if err != nil {
-		return &Error{Op: OpDownload, Err: fsError(err)}
-	}
-	defer file.Close()
 	h := sha256.New()
-	in := &countingReader{r: io.TeeReader(file, h)}
+	in := &countingReader{r: io.TeeReader(p.file, h)}
 	var r io.Reader = bufio.NewReaderSize(in, 64<<10)
 	if p.format == formatTarGz {
 		zr, err := gzip.NewReader(r)
