@@ -61,8 +61,10 @@ func (t *Timestamp) setEpoch(f float64) error {
 	if math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > 1e11 {
 		return fmt.Errorf("timestamp %v out of range", f)
 	}
+	// A float64 of epoch seconds carries about microsecond precision; round
+	// there, so 1716220800.123 is .123 and not .122999907.
 	sec, frac := math.Modf(f)
-	t.Time = time.Unix(int64(sec), int64(math.Round(frac*1e9))).UTC()
+	t.Time = time.Unix(int64(sec), int64(math.Round(frac*1e6))*1e3).UTC()
 	return nil
 }
 
