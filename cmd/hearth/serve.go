@@ -19,6 +19,7 @@ import (
 	"hearth/internal/autoscaling"
 	"hearth/internal/awserr"
 	"hearth/internal/clock"
+	"hearth/internal/cloudwatch"
 	"hearth/internal/control"
 	"hearth/internal/fleet"
 	"hearth/internal/gateway"
@@ -212,12 +213,14 @@ func newServer(ctx context.Context, cfg serveConfig, logger *slog.Logger) (*serv
 		Region: cfg.region, AccountID: cfg.accountID, Logger: logger, MetricPeriod: cfg.metricPeriod,
 	})
 	s.gateway = gateway.New(gateway.Options{
-		Control:     s.control,
-		AutoScaling: gateway.AutoScalingOps(s.scaling),
-		Invoker:     &gateway.Runtime{Fleet: s.fleet, Region: cfg.region, AccountID: cfg.accountID},
-		Metrics:     s.recorder.Handler(),
-		Auth:        auth,
-		Logger:      logger,
+		Control:         s.control,
+		AutoScaling:     gateway.AutoScalingOps(s.scaling),
+		Invoker:         &gateway.Runtime{Fleet: s.fleet, Region: cfg.region, AccountID: cfg.accountID},
+		Metrics:         s.recorder.Handler(),
+		CloudWatch:      cloudwatch.NewHandler(s.metrics, cloudwatch.Options{Logger: logger, Account: cfg.accountID}),
+		CloudWatchMatch: cloudwatch.Match,
+		Auth:            auth,
+		Logger:          logger,
 	})
 	ln, err := net.Listen("tcp", cfg.listen)
 	if err != nil {
