@@ -244,6 +244,9 @@ func (s *server) run(ctx context.Context, stdout io.Writer) error {
 	// One loop closes metric periods, then lets auto scaling act on them
 	// and fire due scheduled actions.
 	go s.scaling.Run(loopCtx, scalingMetrics{store: s.metrics, targets: s.targets}, time.Second, func(now time.Time) {
+		for _, m := range s.fleet.MemoryUse() {
+			s.recorder.Variant(m.Endpoint, m.Variant).MemoryUtilization(now, 100*m.UsedMB/m.SizedMB)
+		}
 		if err := s.metrics.Flush(loopCtx, now); err != nil && loopCtx.Err() == nil {
 			s.log.Warn("metrics flush", "err", err)
 		}

@@ -790,3 +790,74 @@ func (f *Fleet) announce(gs []gauge) {
 		f.opts.Observer.ProvisionedBusy(g.endpoint, g.variant, now, g.busy, g.pc)
 	}
 }
+
+// VariantMemory is the memory a variant's running workers use.
+type VariantMemory struct {
+	Endpoint, Variant string
+	// UsedMB is the workers' resident memory; SizedMB what they were
+	// given (workers × MemorySizeInMB).
+	UsedMB, SizedMB float64
+}
+
+// MemoryUse measures the resident memory of every variant's running
+// workers (from /proc; variants are skipped where it cannot be read).
+func (f *Fleet) MemoryUse() []VariantMemory {
+	type item struct {
+		ep, v string
+		pids  []int
+		size  int
+	}
+	f.mu.Lock()
+	var items []item
+	for _, es := range f.endpoints {
+		if es.active == nil {
+			continue
+		}
+		for _, p := range es.active.pools {
+			it := item{ep: es.name, v: p.variant.Name}
+			for _, w := range p.workers {
+				if (w.state == stateIdle || w.state == stateBusy) && w.proc != nil {
+					it.pids = append(it.pids, w.proc.Pid())
+					it.size += w.memMB
+				}
+			}
+			if len(it.pids) > 0 {
+				items = append(items, it)
+			}
+		}
+	}
+	f.mu.Unlock()
+	out := make([]VariantMemory, 0, len(items))
+	for _, it := range items {
+		used, ok := 0.0, true
+		for _, pid := range it.pids {
+			kb, err := residentKB(pid)
+			if err != nil {
+				ok = false
+				break
+			}
+			used += float64(kb) / 1024
+		}
+		if ok {
+			out = append(out, VariantMemory{Endpoint: it.ep, Variant: it.v, UsedMB: used, SizedMB: float64(it.size)})
+		}
+	}
+	return out
+}
+
+// residentKB reads a process's VmRSS from /proc.
+func residentKB(pid int) (int, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			f := strings.Fields(rest)
+			if len(f) > 0 {
+				return strconv.Atoi(f[0])
+			}
+		}
+	}
+	return 0, errors.New("no VmRSS")
+}

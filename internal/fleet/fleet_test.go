@@ -538,3 +538,16 @@ func TestCapacityChangeResizesInPlace(t *testing.T) {
 	}
 	eventually(t, "one provisioned", func() bool { return h.count("ep", "provisioned", "") == 1 })
 }
+
+func TestMemoryUseReadsWorkersResidentMemory(t *testing.T) {
+	h := newHarness(t, 0)
+	h.mustDeploy(deployment("ep", 1, echoVariant("AllTraffic", serverless(2048, 2, 2), nil)))
+	use := h.f.MemoryUse()
+	if len(use) != 1 || use[0].Endpoint != "ep" || use[0].SizedMB != 4096 {
+		t.Fatalf("memory use %+v", use)
+	}
+	// Two small Go processes: some megabytes, far below their 4 GiB.
+	if use[0].UsedMB < 1 || use[0].UsedMB > 512 {
+		t.Fatalf("resident memory of two echo workers = %.1f MB", use[0].UsedMB)
+	}
+}
