@@ -114,6 +114,7 @@ type server struct {
 	metrics  *metrics.Store
 	recorder *metrics.Recorder
 	targets  scalingTargets
+	runtime  *process.Runtime
 	gateway  *gateway.Gateway
 	devMode  bool
 	budgetMB int
@@ -181,6 +182,9 @@ func newServer(ctx context.Context, cfg serveConfig, logger *slog.Logger) (*serv
 	scratch := filepath.Join(dataDir, "workers")
 	_ = os.RemoveAll(scratch)
 	s := &server{cfg: cfg, log: logger, store: st, devMode: auth == nil, budgetMB: budget, dataDir: dataDir}
+	// One standby process per built-in runtime makes its cold starts skip
+	// process start-up.
+	s.runtime = &process.Runtime{Cgroups: process.DetectCgroups(), Logger: logger, Standby: 1}
 	s.metrics, err = metrics.Open(ctx, st.DB(), metrics.Options{BasePeriod: cfg.metricPeriod, Logger: logger})
 	if err != nil {
 		st.Close()
@@ -190,7 +194,7 @@ func newServer(ctx context.Context, cfg serveConfig, logger *slog.Logger) (*serv
 	s.recorder = metrics.NewRecorder(s.metrics, metrics.RecorderOptions{Workers: census})
 	s.fleet = fleet.New(fleet.Options{
 		Observer:       fleetMetrics{s.recorder},
-		Runtime:        &process.Runtime{Cgroups: process.DetectCgroups(), Logger: logger},
+		Runtime:        s.runtime,
 		Artifacts:      fetchAdapter{fetcher},
 		Clock:          clock.Real{},
 		Logger:         logger,
@@ -277,6 +281,7 @@ func (s *server) run(ctx context.Context, stdout io.Writer) error {
 	defer cancel()
 	_ = hs.Shutdown(shutCtx)
 	_ = s.fleet.Close(shutCtx)
+	s.runtime.Close()
 	stopLoops()
 	if err := s.metrics.Sync(shutCtx); err != nil {
 		s.log.Warn("metrics sync", "err", err)

@@ -482,9 +482,17 @@ func (f *Fleet) buildPools(ctx context.Context, g *generation) (err error) {
 		f.mu.Lock()
 		g.pools = append(g.pools, p)
 		f.mu.Unlock()
+		if pw, ok := f.opts.Runtime.(prewarmer); ok {
+			if spec, err := f.programSpec(v); err == nil {
+				pw.Prewarm(spec)
+			}
+		}
 	}
 	return nil
 }
+
+// prewarmer is a runtime that can get ready to start a program quickly.
+type prewarmer interface{ Prewarm(runtime.Spec) }
 
 func (f *Fleet) finishDeploy(es *endpointState, g *generation, err error) {
 	f.mu.Lock()

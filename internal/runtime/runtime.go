@@ -23,6 +23,10 @@ type Spec struct {
 	// CPU relative to other workers (cgroup v2 cpu.weight, 1–10000).
 	MemoryMB  int
 	CPUWeight int
+	// Standby says the program speaks the standby hand-off (see package
+	// process): a runtime may then give the worker a process it started
+	// ahead of time and tell it its environment, instead of starting one.
+	Standby bool
 }
 
 // Process is a started worker.

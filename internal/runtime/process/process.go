@@ -20,18 +20,31 @@ import (
 	"hearth/internal/runtime"
 )
 
-// Runtime starts workers as child processes.
+// Runtime starts workers as child processes. Its zero value is usable.
 type Runtime struct {
 	// Cgroups, if set, says where workers' cgroups are made; nil disables
 	// cgroup placement. See DetectCgroups.
 	Cgroups *Cgroups
 	Logger  *slog.Logger
+	// Standby is how many standby processes to keep waiting for each
+	// standby-capable program (see standby.go); 0 disables them.
+	Standby int
+
+	mu       sync.Mutex
+	spares   map[string][]*spare
+	starting map[string]int
+	closed   bool
 }
 
 var _ runtime.Runtime = (*Runtime)(nil)
 
 // Start starts spec's program.
 func (rt *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Process, error) {
+	if spec.Standby && rt.Standby > 0 {
+		if sp := rt.takeSpare(spec); sp != nil {
+			return rt.handOff(ctx, sp, spec)
+		}
+	}
 	cmd := exec.Command(spec.Path, spec.Args...)
 	cmd.Env = spec.Env
 	cmd.Dir = spec.Dir
@@ -50,19 +63,29 @@ func (rt *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Proces
 		if err != nil && rt.Logger != nil {
 			rt.Logger.Debug("cgroup placement failed", "worker", spec.Name, "err", err)
 		}
-		p.cgroups = dirs
+		p.setCgroups(dirs)
 	}
-	go func() {
-		err := cmd.Wait()
-		p.mu.Lock()
-		p.err = err
-		p.mu.Unlock()
-		for _, d := range p.cgroups {
-			_ = os.Remove(d)
-		}
-		close(p.done)
-	}()
+	go p.wait()
 	return p, nil
+}
+
+// wait reaps the process and removes its cgroups.
+func (p *proc) wait() {
+	err := p.cmd.Wait()
+	p.mu.Lock()
+	p.err = err
+	dirs := p.cgroups
+	p.mu.Unlock()
+	for _, d := range dirs {
+		_ = os.Remove(d)
+	}
+	close(p.done)
+}
+
+func (p *proc) setCgroups(dirs []string) {
+	p.mu.Lock()
+	p.cgroups = dirs
+	p.mu.Unlock()
 }
 
 // Cgroups are the cgroup directories under which workers get groups of
@@ -77,51 +100,71 @@ type Cgroups struct {
 // place creates the worker's cgroups, sets its limits and moves it in. It
 // returns the directories made, to remove when the worker exits.
 func (c *Cgroups) place(spec runtime.Spec, pid int) ([]string, error) {
-	name := "worker-" + strconv.Itoa(pid)
-	var made []string
-	enter := func(parent string, settings map[string]string) error {
-		dir := filepath.Join(parent, name)
-		if err := os.Mkdir(dir, 0o755); err != nil {
-			return err
-		}
-		made = append(made, dir)
-		for file, val := range settings {
-			if val == "" {
-				continue
-			}
-			if err := os.WriteFile(filepath.Join(dir, file), []byte(val), 0o644); err != nil {
-				return fmt.Errorf("%s: %w", file, err)
-			}
-		}
-		return os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0o644)
-	}
-	mem, weight := "", ""
-	if spec.MemoryMB > 0 {
-		mem = strconv.Itoa(spec.MemoryMB << 20)
-	}
-	if spec.CPUWeight > 0 {
-		weight = strconv.Itoa(min(max(spec.CPUWeight, 1), 10000))
-	}
-	var err error
-	if c.V2 != "" {
-		err = enter(c.V2, map[string]string{"memory.max": mem, "cpu.weight": weight})
-	} else {
-		if c.MemoryV1 != "" {
-			err = enter(c.MemoryV1, map[string]string{"memory.limit_in_bytes": mem})
-		}
-		if err == nil && c.CPUV1 != "" && weight != "" {
-			// cpu.shares: 1024 is the default weight of 100.
-			n, _ := strconv.Atoi(weight)
-			err = enter(c.CPUV1, map[string]string{"cpu.shares": strconv.Itoa(max(2, n*1024/100))})
-		}
+	dirs, err := c.enter(pid)
+	if err == nil {
+		err = c.limit(dirs, spec)
 	}
 	if err != nil {
-		for _, d := range made {
+		for _, d := range dirs {
 			_ = os.Remove(d)
 		}
 		return nil, err
 	}
+	return dirs, nil
+}
+
+// enter creates the process's cgroups (one per controller on v1) and moves
+// it in, without limits yet. Creating a memory cgroup is the slow part of
+// placement, which is why standby processes do it ahead of their hand-off.
+func (c *Cgroups) enter(pid int) ([]string, error) {
+	name := "worker-" + strconv.Itoa(pid)
+	var made []string
+	for _, parent := range []string{c.V2, c.MemoryV1, c.CPUV1} {
+		if parent == "" || (c.V2 != "" && parent != c.V2) {
+			continue
+		}
+		dir := filepath.Join(parent, name)
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			return made, err
+		}
+		made = append(made, dir)
+		if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0o644); err != nil {
+			return made, err
+		}
+	}
 	return made, nil
+}
+
+// limit sets spec's memory limit and CPU weight on the process's cgroups.
+func (c *Cgroups) limit(dirs []string, spec runtime.Spec) error {
+	for _, dir := range dirs {
+		var settings [][2]string
+		switch {
+		case c.V2 != "" && strings.HasPrefix(dir, c.V2):
+			if spec.MemoryMB > 0 {
+				settings = append(settings, [2]string{"memory.max", strconv.Itoa(spec.MemoryMB << 20)})
+			}
+			if spec.CPUWeight > 0 {
+				settings = append(settings, [2]string{"cpu.weight", strconv.Itoa(min(max(spec.CPUWeight, 1), 10000))})
+			}
+		case c.MemoryV1 != "" && strings.HasPrefix(dir, c.MemoryV1):
+			if spec.MemoryMB > 0 {
+				settings = append(settings, [2]string{"memory.limit_in_bytes", strconv.Itoa(spec.MemoryMB << 20)})
+			}
+		case c.CPUV1 != "" && strings.HasPrefix(dir, c.CPUV1):
+			if spec.CPUWeight > 0 {
+				// cpu.shares: 1024 is the default weight of 100.
+				w := min(max(spec.CPUWeight, 1), 10000)
+				settings = append(settings, [2]string{"cpu.shares", strconv.Itoa(max(2, w*1024/100))})
+			}
+		}
+		for _, kv := range settings {
+			if err := os.WriteFile(filepath.Join(dir, kv[0]), []byte(kv[1]), 0o644); err != nil {
+				return fmt.Errorf("%s: %w", kv[0], err)
+			}
+		}
+	}
+	return nil
 }
 
 type proc struct {
