@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Reproducible benchmark of Hearth on one machine, in one run:
 #   - warm invoke latency and throughput: straight to a worker, through nginx
-#     (upstream keepalive) to an identical worker, and through Hearth to a
-#     provisioned worker of the same program;
+#     (upstream keepalive, balancing over eight identical workers), and through
+#     Hearth to eight provisioned workers of the same program;
 #   - cold start of the built-in XGBoost runtime and of a bring-your-own worker;
 #   - a provisioned endpoint's first request after an idle gap.
 # Needs: go, nginx, wrk, and the AWS CLI (aws). Prints a Markdown report.
@@ -32,10 +32,18 @@ payload=$(cat internal/xgboost/testdata/seed-abalone-tarball/payload.csv)
 printf '%s' "$payload" > "$work/payload.csv"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-HP=$(free_port); WP=$(free_port); NP=$(free_port)
+HP=$(free_port); NP=$(free_port)
 
-# An echo worker of our own, for the direct and nginx paths.
-SAGEMAKER_BIND_TO_PORT=$WP "$work/echo-worker" serve & pids+=($!)
+# Eight echo workers of our own, the same program Hearth runs as eight
+# provisioned workers: "direct" sends to the first, nginx balances over all
+# eight as Hearth does.
+WPS=()
+for _ in 1 2 3 4 5 6 7 8; do
+	p=$(free_port); WPS+=("$p")
+	SAGEMAKER_BIND_TO_PORT=$p "$work/echo-worker" serve & pids+=($!)
+done
+WP=${WPS[0]}
+upstreams=$(for p in "${WPS[@]}"; do printf 'server 127.0.0.1:%s; ' "$p"; done)
 
 cat > "$work/nginx.conf" <<NGINX
 worker_processes 1;
@@ -44,7 +52,7 @@ error_log $work/nginx-error.log;
 events { worker_connections 1024; }
 http {
 	access_log off;
-	upstream worker { server 127.0.0.1:$WP; keepalive 64; }
+	upstream worker { $upstreams keepalive 64; }
 	server {
 		listen 127.0.0.1:$NP;
 		location / { proxy_pass http://worker; proxy_http_version 1.1; proxy_set_header Connection ""; }
@@ -119,6 +127,31 @@ for run in $(seq "$RUNS"); do
 	done
 done
 
+# Auto scaling reaction at 1 s metric periods: from the start of load on a
+# provisioned endpoint to its provisioned concurrency rising, and from the
+# end of load to its return to the minimum.
+deploy scale-pc "$work/echo-worker" "" 1
+$H application-autoscaling register-scalable-target --service-namespace sagemaker \
+	--resource-id endpoint/scale-pc/variant/AllTraffic --scalable-dimension sagemaker:variant:DesiredProvisionedConcurrency \
+	--min-capacity 1 --max-capacity 4 >/dev/null
+$H application-autoscaling put-scaling-policy --policy-name util --service-namespace sagemaker \
+	--resource-id endpoint/scale-pc/variant/AllTraffic --scalable-dimension sagemaker:variant:DesiredProvisionedConcurrency \
+	--policy-type TargetTrackingScaling --target-tracking-scaling-policy-configuration \
+	'{"TargetValue":0.5,"PredefinedMetricSpecification":{"PredefinedMetricType":"SageMakerVariantProvisionedConcurrencyUtilization"},"ScaleInCooldown":1,"ScaleOutCooldown":1}' >/dev/null
+pc() { $H sagemaker describe-endpoint --endpoint-name scale-pc --query 'ProductionVariants[0].CurrentServerlessConfig.ProvisionedConcurrency' --output text; }
+cat > "$work/sleep.lua" <<'LUA'
+wrk.method = "POST"
+wrk.body = "sleep 100ms"
+LUA
+wrk -t1 -c3 -d120s -s "$work/sleep.lua" "http://127.0.0.1:$HP/endpoints/scale-pc/invocations" >/dev/null & load=$!
+t0=$(date +%s.%N)
+while [ "$(pc)" -lt 2 ]; do sleep 0.1; done
+out_s=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+kill $load; wait $load 2>/dev/null || true
+t0=$(date +%s.%N)
+while [ "$(pc)" -ne 1 ]; do sleep 0.2; done
+in_s=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+
 num() { # "1.23ms" | "456µs" → microseconds
 	awk '{ v = $1; if (v ~ /ms$/) printf "%d\n", (v+0)*1000; else if (v ~ /µs$/) printf "%d\n", v+0; else if (v ~ /s$/) printf "%d\n", (v+0)*1000000 }'
 }
@@ -133,8 +166,8 @@ echo
 echo "| path | p50 latency (1 client) | p99 (1 client) | added p50 vs direct | req/s (8 clients) | req/s vs direct |"
 echo "| --- | --- | --- | --- | --- | --- |"
 echo "| direct to worker | ${d50} µs | $(m direct.p99) µs | — | $drps | 1.00 |"
-echo "| nginx → worker | ${n50} µs | $(m nginx.p99) µs | +$((n50 - d50)) µs | $nrps | $(ratio "$nrps" "$drps") |"
-echo "| Hearth → provisioned worker | ${h50} µs | $(m hearth.p99) µs | +$((h50 - d50)) µs | $hrps | $(ratio "$hrps" "$drps") |"
+echo "| nginx → 8 workers | ${n50} µs | $(m nginx.p99) µs | +$((n50 - d50)) µs | $nrps | $(ratio "$nrps" "$drps") |"
+echo "| Hearth → 8 provisioned workers | ${h50} µs | $(m hearth.p99) µs | +$((h50 - d50)) µs | $hrps | $(ratio "$hrps" "$drps") |"
 echo
 echo "## Cold start and first request after idle (p50 of 7 rounds, median of $RUNS runs)"
 echo
@@ -143,3 +176,10 @@ echo "| --- | --- |"
 echo "| on-demand cold start, built-in XGBoost | $(mu xgb-od.p50) µs |"
 echo "| on-demand cold start, bring-your-own echo-worker | $(mu echo-od.p50) µs |"
 echo "| provisioned, first request after idle (XGBoost) | $(mu xgb-pc.p50) µs |"
+echo
+echo "## Auto scaling reaction, 1 s metric periods (target tracking on provisioned-concurrency utilization, target 0.5)"
+echo
+echo "| event | time |"
+echo "| --- | --- |"
+echo "| load starts → provisioned concurrency rises | ${out_s} s (AWS timing: 3 periods above target) |"
+echo "| load ends → back to the minimum | ${in_s} s (AWS timing: 15 periods below 90 % of target) |"
