@@ -253,19 +253,9 @@ func (f *Fleet) Admit(d hearth.Deployment) error {
 // Deploy brings d up in the background. When it is ready, traffic moves to
 // it and the endpoint's previous generation drains.
 func (f *Fleet) Deploy(d hearth.Deployment) {
-	key := strings.ToLower(d.Endpoint)
-	ctx, cancel := context.WithCancel(context.Background())
-	g := newGeneration(d, cancel)
-	f.mu.Lock()
-	if f.closed {
-		f.mu.Unlock()
-		cancel()
-		return
-	}
-	es := f.endpoints[key]
+	ctx, g, es := f.beginLocked(d)
 	if es == nil {
-		es = &endpointState{name: d.Endpoint}
-		f.endpoints[key] = es
+		return
 	}
 	es.removed = false
 	if es.pending == nil && es.active != nil && sameWorkers(es.active.dep, d) {
@@ -273,7 +263,7 @@ func (f *Fleet) Deploy(d hearth.Deployment) {
 		active := es.active
 		f.bg.Add(1)
 		f.mu.Unlock()
-		cancel()
+		g.cancel() // the new generation is not used
 		go func() {
 			defer f.bg.Done()
 			es.resizeMu.Lock()
@@ -306,8 +296,25 @@ func (f *Fleet) Deploy(d hearth.Deployment) {
 	}()
 }
 
-func newGeneration(d hearth.Deployment, cancel context.CancelFunc) *generation {
-	return &generation{dep: d, cancel: cancel, poolsReady: make(chan struct{})}
+// beginLocked makes a new generation for d and finds (or creates) its
+// endpoint, returning with f.mu held — or, once the fleet is closed, with a
+// nil endpoint and the lock released.
+func (f *Fleet) beginLocked(d hearth.Deployment) (context.Context, *generation, *endpointState) {
+	ctx, cancel := context.WithCancel(context.Background())
+	g := &generation{dep: d, cancel: cancel, poolsReady: make(chan struct{})}
+	f.mu.Lock()
+	if f.closed {
+		f.mu.Unlock()
+		cancel()
+		return nil, nil, nil
+	}
+	key := strings.ToLower(d.Endpoint)
+	es := f.endpoints[key]
+	if es == nil {
+		es = &endpointState{name: d.Endpoint}
+		f.endpoints[key] = es
+	}
+	return ctx, g, es
 }
 
 // Restore makes d the endpoint's active deployment at once — a restart
@@ -315,19 +322,9 @@ func newGeneration(d hearth.Deployment, cancel context.CancelFunc) *generation {
 // its workers up behind it: requests that arrive first wait for the
 // variant's pool, then start on-demand workers or wait for a warm one.
 func (f *Fleet) Restore(d hearth.Deployment) {
-	key := strings.ToLower(d.Endpoint)
-	ctx, cancel := context.WithCancel(context.Background())
-	g := newGeneration(d, cancel)
-	f.mu.Lock()
-	if f.closed {
-		f.mu.Unlock()
-		cancel()
-		return
-	}
-	es := f.endpoints[key]
+	ctx, g, es := f.beginLocked(d)
 	if es == nil {
-		es = &endpointState{name: d.Endpoint}
-		f.endpoints[key] = es
+		return
 	}
 	if old := es.active; old != nil {
 		f.drainLocked(old)
