@@ -340,36 +340,16 @@ type DescribeTargetsInput struct {
 // DescribeScalableTargets lists registered targets.
 func (s *Service) DescribeScalableTargets(ctx context.Context, in *DescribeTargetsInput) (map[string]any, error) {
 	var v awserr.Violations
-	checkTarget(&v, in.ServiceNamespace, nil, in.ScalableDimension, false)
 	if len(in.ResourceIds) > 50 {
 		v.Add(fmt.Sprintf("%d ids", len(in.ResourceIds)), "resourceIds", "Member must have length less than or equal to 50")
 	}
-	checkPage(&v, in.MaxResults)
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	var all []ScalableTarget
-	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
-		all, err = store.ListInto[ScalableTarget](tx, kindTarget)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	var kept []any
-	for _, t := range all {
-		if t.ServiceNamespace != *in.ServiceNamespace ||
-			(in.ScalableDimension != nil && t.ScalableDimension != *in.ScalableDimension) ||
-			(len(in.ResourceIds) > 0 && !contains(in.ResourceIds, t.ResourceId)) {
-			continue
-		}
-		kept = append(kept, t)
-	}
-	items, next, err := pageOf(kept, in.MaxResults, in.NextToken)
-	if err != nil {
-		return nil, err
-	}
-	return withNext(map[string]any{"ScalableTargets": items}, next), nil
+	return describe(ctx, s, kindTarget, "ScalableTargets", &v,
+		listQuery{ns: in.ServiceNamespace, dim: in.ScalableDimension, max: in.MaxResults, next: in.NextToken},
+		func(t ScalableTarget) (targetID, bool) {
+			return targetID{t.ServiceNamespace, t.ResourceId, t.ScalableDimension},
+				len(in.ResourceIds) == 0 || contains(in.ResourceIds, t.ResourceId)
+		},
+		func(t ScalableTarget) any { return t })
 }
 
 // TargetInput names one target (DeregisterScalableTarget and friends).
@@ -656,33 +636,13 @@ type DescribePoliciesInput struct {
 
 // DescribeScalingPolicies lists policies.
 func (s *Service) DescribeScalingPolicies(ctx context.Context, in *DescribePoliciesInput) (map[string]any, error) {
-	var v awserr.Violations
-	checkTarget(&v, in.ServiceNamespace, in.ResourceId, in.ScalableDimension, false)
-	checkPage(&v, in.MaxResults)
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	var all []policyRecord
-	if err := s.store.View(ctx, func(tx *store.Tx) (err error) {
-		all, err = store.ListInto[policyRecord](tx, kindPolicy)
-		return err
-	}); err != nil {
-		return nil, err
-	}
-	var kept []any
-	for _, p := range all {
-		if p.ServiceNamespace != *in.ServiceNamespace || (in.ResourceId != nil && p.ResourceId != *in.ResourceId) ||
-			(in.ScalableDimension != nil && p.ScalableDimension != *in.ScalableDimension) ||
-			(len(in.PolicyNames) > 0 && !contains(in.PolicyNames, p.PolicyName)) {
-			continue
-		}
-		kept = append(kept, p.ScalingPolicy)
-	}
-	items, next, err := pageOf(kept, in.MaxResults, in.NextToken)
-	if err != nil {
-		return nil, err
-	}
-	return withNext(map[string]any{"ScalingPolicies": items}, next), nil
+	return describe(ctx, s, kindPolicy, "ScalingPolicies", &awserr.Violations{},
+		listQuery{ns: in.ServiceNamespace, rid: in.ResourceId, dim: in.ScalableDimension, max: in.MaxResults, next: in.NextToken},
+		func(p policyRecord) (targetID, bool) {
+			return targetID{p.ServiceNamespace, p.ResourceId, p.ScalableDimension},
+				len(in.PolicyNames) == 0 || contains(in.PolicyNames, p.PolicyName)
+		},
+		func(p policyRecord) any { return p.ScalingPolicy })
 }
 
 // DeleteScalingPolicy deletes a policy.
@@ -829,33 +789,13 @@ type DescribeScheduledInput struct {
 
 // DescribeScheduledActions lists scheduled actions.
 func (s *Service) DescribeScheduledActions(ctx context.Context, in *DescribeScheduledInput) (map[string]any, error) {
-	var v awserr.Violations
-	checkTarget(&v, in.ServiceNamespace, in.ResourceId, in.ScalableDimension, false)
-	checkPage(&v, in.MaxResults)
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	var all []scheduledRecord
-	if err := s.store.View(ctx, func(tx *store.Tx) (err error) {
-		all, err = store.ListInto[scheduledRecord](tx, kindAction)
-		return err
-	}); err != nil {
-		return nil, err
-	}
-	var kept []any
-	for _, a := range all {
-		if a.ServiceNamespace != *in.ServiceNamespace || (in.ResourceId != nil && a.ResourceId != *in.ResourceId) ||
-			(in.ScalableDimension != nil && a.ScalableDimension != *in.ScalableDimension) ||
-			(len(in.ScheduledActionNames) > 0 && !contains(in.ScheduledActionNames, a.ScheduledActionName)) {
-			continue
-		}
-		kept = append(kept, a.ScheduledAction)
-	}
-	items, next, err := pageOf(kept, in.MaxResults, in.NextToken)
-	if err != nil {
-		return nil, err
-	}
-	return withNext(map[string]any{"ScheduledActions": items}, next), nil
+	return describe(ctx, s, kindAction, "ScheduledActions", &awserr.Violations{},
+		listQuery{ns: in.ServiceNamespace, rid: in.ResourceId, dim: in.ScalableDimension, max: in.MaxResults, next: in.NextToken},
+		func(a scheduledRecord) (targetID, bool) {
+			return targetID{a.ServiceNamespace, a.ResourceId, a.ScalableDimension},
+				len(in.ScheduledActionNames) == 0 || contains(in.ScheduledActionNames, a.ScheduledActionName)
+		},
+		func(a scheduledRecord) any { return a.ScheduledAction })
 }
 
 // DeleteScheduledAction deletes a scheduled action.
@@ -896,36 +836,66 @@ type DescribeActivitiesInput struct {
 
 // DescribeScalingActivities lists activities, newest first.
 func (s *Service) DescribeScalingActivities(ctx context.Context, in *DescribeActivitiesInput) (map[string]any, error) {
-	var v awserr.Violations
-	checkTarget(&v, in.ServiceNamespace, in.ResourceId, in.ScalableDimension, false)
-	checkPage(&v, in.MaxResults)
+	includeNotScaled := in.IncludeNotScaledActivities != nil && *in.IncludeNotScaledActivities
+	return describeOrdered(ctx, s, kindActivity, "ScalingActivities", &awserr.Violations{},
+		listQuery{ns: in.ServiceNamespace, rid: in.ResourceId, dim: in.ScalableDimension, max: in.MaxResults, next: in.NextToken},
+		func(a ScalingActivity) (targetID, bool) {
+			return targetID{a.ServiceNamespace, a.ResourceId, a.ScalableDimension},
+				len(a.NotScaledReasons) == 0 || includeNotScaled
+		},
+		func(a ScalingActivity) any { return a },
+		func(all []ScalingActivity) {
+			// Stored oldest first (activity ids are time-ordered); newest first out.
+			slices.Reverse(all)
+			sort.SliceStable(all, func(i, j int) bool { return all[i].StartTime.After(all[j].StartTime.Time) })
+		})
+}
+
+// listQuery is what every Describe operation filters and pages by.
+type listQuery struct {
+	ns, rid, dim *string
+	max          *int32
+	next         *string
+}
+
+// describe lists the records of kind in namespace q.ns — and q.rid and
+// q.dim when given — that match says to keep, and pages them under key.
+// v holds the operation's own validation findings so far.
+func describe[T any](ctx context.Context, s *Service, kind store.Kind, key string, v *awserr.Violations, q listQuery,
+	match func(T) (targetID, bool), render func(T) any) (map[string]any, error) {
+	return describeOrdered(ctx, s, kind, key, v, q, match, render, nil)
+}
+
+// describeOrdered is describe with the records reordered by order (they
+// come in creation order).
+func describeOrdered[T any](ctx context.Context, s *Service, kind store.Kind, key string, v *awserr.Violations, q listQuery,
+	match func(T) (targetID, bool), render func(T) any, order func([]T)) (map[string]any, error) {
+	checkTarget(v, q.ns, q.rid, q.dim, false)
+	checkPage(v, q.max)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	var all []ScalingActivity
+	var all []T
 	if err := s.store.View(ctx, func(tx *store.Tx) (err error) {
-		all, err = store.ListInto[ScalingActivity](tx, kindActivity)
+		all, err = store.ListInto[T](tx, kind)
 		return err
 	}); err != nil {
 		return nil, err
 	}
-	// Stored oldest first (activity ids are time-ordered); newest first out.
-	slices.Reverse(all)
-	sort.SliceStable(all, func(i, j int) bool { return all[i].StartTime.After(all[j].StartTime.Time) })
-	var kept []any
-	for _, a := range all {
-		if a.ServiceNamespace != *in.ServiceNamespace || (in.ResourceId != nil && a.ResourceId != *in.ResourceId) ||
-			(in.ScalableDimension != nil && a.ScalableDimension != *in.ScalableDimension) {
-			continue
-		}
-		if len(a.NotScaledReasons) > 0 && (in.IncludeNotScaledActivities == nil || !*in.IncludeNotScaledActivities) {
-			continue
-		}
-		kept = append(kept, a)
+	if order != nil {
+		order(all)
 	}
-	items, next, err := pageOf(kept, in.MaxResults, in.NextToken)
+	var kept []any
+	for _, r := range all {
+		id, ok := match(r)
+		if !ok || id.ns != *q.ns || (q.rid != nil && id.rid != *q.rid) || (q.dim != nil && id.dim != *q.dim) {
+			continue
+		}
+		kept = append(kept, render(r))
+	}
+	items, next, err := pageOf(kept, q.max, q.next)
 	if err != nil {
 		return nil, err
 	}
-	return withNext(map[string]any{"ScalingActivities": items}, next), nil
+	return withNext(map[string]any{key: items}, next), nil
 }
