@@ -1,0 +1,100 @@
+package gateway_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"hearth/internal/awserr"
+	"hearth/internal/control"
+	"hearth/internal/fleet"
+	"hearth/internal/gateway"
+	"hearth/internal/runtime/process"
+	"hearth/internal/store"
+)
+
+// denyAll refuses every request, as a wrong signature would be.
+type denyAll struct{}
+
+func (denyAll) Authenticate(*http.Request, []byte) error {
+	return &awserr.Error{Code: "InvalidSignatureException", Message: "no", Status: http.StatusForbidden}
+}
+
+func newGateway(t *testing.T, auth gateway.Authenticator) *gateway.Gateway {
+	t.Helper()
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "data"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	f := fleet.New(fleet.Options{Runtime: &process.Runtime{}, ScratchDir: t.TempDir()})
+	t.Cleanup(func() { f.Close(context.Background()) })
+	ctl := control.New(st, f, control.Options{Region: "us-east-1", AccountID: "000000000000"})
+	f.SetReporter(ctl)
+	return gateway.New(gateway.Options{Control: ctl, Invoker: &gateway.Runtime{Fleet: f, AccountID: "000000000000"}, Auth: auth})
+}
+
+func do(g http.Handler, method, path, target, body string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	if target != "" {
+		req.Header.Set("X-Amz-Target", target)
+		req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	}
+	rec := httptest.NewRecorder()
+	g.ServeHTTP(rec, req)
+	return rec
+}
+
+func TestRouting(t *testing.T) {
+	g := newGateway(t, nil)
+	if rec := do(g, "GET", "/healthz", "", ""); rec.Code != http.StatusServiceUnavailable {
+		t.Fatalf("healthz before ready: %d", rec.Code)
+	}
+	g.SetReady(true)
+	if rec := do(g, "GET", "/healthz", "", ""); rec.Code != http.StatusOK {
+		t.Fatalf("healthz when ready: %d", rec.Code)
+	}
+	for _, tc := range []struct {
+		name, method, path, target, body string
+		status                           int
+		code                             string
+	}{
+		{"SageMaker operation", "POST", "/", "SageMaker.ListModels", "{}", 200, ""},
+		{"unknown SageMaker operation", "POST", "/", "SageMaker.CreateTrainingJob", "{}", 400, "UnknownOperationException"},
+		{"malformed JSON", "POST", "/", "SageMaker.ListModels", "{", 400, "SerializationException"},
+		{"unknown service", "POST", "/", "DynamoDB_20120810.ListTables", "{}", 400, "UnknownOperationException"},
+		{"invoke of a missing endpoint", "POST", "/endpoints/nope/invocations", "", "x", 400, "ValidationError"},
+		{"unsupported runtime operation", "POST", "/endpoints/nope/async-invocations", "", "x", 404, "UnknownOperationException"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := do(g, tc.method, tc.path, tc.target, tc.body)
+			if rec.Code != tc.status || rec.Header().Get("X-Amzn-ErrorType") != tc.code {
+				t.Fatalf("status %d type %q body %s", rec.Code, rec.Header().Get("X-Amzn-ErrorType"), rec.Body)
+			}
+			if rec.Header().Get("X-Amzn-Requestid") == "" {
+				t.Fatal("no request id")
+			}
+		})
+	}
+}
+
+func TestAuthenticatorGuardsEveryAPI(t *testing.T) {
+	g := newGateway(t, denyAll{})
+	g.SetReady(true)
+	for _, path := range []string{"/", "/endpoints/x/invocations"} {
+		rec := do(g, "POST", path, "SageMaker.ListModels", "{}")
+		var body map[string]string
+		_ = json.Unmarshal(rec.Body.Bytes(), &body)
+		if rec.Code != http.StatusForbidden || body["__type"] != "InvalidSignatureException" {
+			t.Fatalf("%s: status %d body %s", path, rec.Code, rec.Body)
+		}
+	}
+	// Health checks need no signature.
+	if rec := do(g, "GET", "/healthz", "", ""); rec.Code != http.StatusOK {
+		t.Fatalf("healthz: %d", rec.Code)
+	}
+}
