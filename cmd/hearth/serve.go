@@ -170,15 +170,15 @@ func newServer(ctx context.Context, cfg serveConfig, logger *slog.Logger) (*serv
 		st.Close()
 		return nil, fmt.Errorf("locate own executable: %w", err)
 	}
-	fetcher := artifact.New(artifact.Options{CacheDir: filepath.Join(dataDir, "artifacts")})
-	if cfg.s3EndpointURL != "" {
-		s3c, err := artifact.NewS3Client(ctx, artifact.S3Config{EndpointURL: cfg.s3EndpointURL, Region: cfg.region, UsePathStyle: true})
-		if err != nil {
-			st.Close()
-			return nil, fmt.Errorf("--s3-endpoint-url: %w", err)
-		}
-		fetcher = artifact.New(artifact.Options{CacheDir: filepath.Join(dataDir, "artifacts"), S3: s3c})
+	// s3:// artifacts come from --s3-endpoint-url (path-style, as
+	// self-hosted stores want), or from AWS S3 itself, with the usual
+	// credential chain either way.
+	s3c, err := artifact.NewS3Client(ctx, artifact.S3Config{EndpointURL: cfg.s3EndpointURL, Region: cfg.region, UsePathStyle: cfg.s3EndpointURL != ""})
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("--s3-endpoint-url: %w", err)
 	}
+	fetcher := artifact.New(artifact.Options{CacheDir: filepath.Join(dataDir, "artifacts"), S3: s3c, Logger: logger})
 	scratch := filepath.Join(dataDir, "workers")
 	_ = os.RemoveAll(scratch)
 	s := &server{cfg: cfg, log: logger, store: st, devMode: auth == nil, budgetMB: budget, dataDir: dataDir}

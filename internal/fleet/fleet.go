@@ -191,12 +191,11 @@ const (
 	stateStarting workerState = iota
 	stateIdle
 	stateBusy
-	stateStopping
 	stateDead
 )
 
 func (s workerState) String() string {
-	return [...]string{"starting", "idle", "busy", "stopping", "dead"}[s]
+	return [...]string{"starting", "idle", "busy", "dead"}[s]
 }
 
 // worker is one model-server process.
@@ -704,7 +703,7 @@ func (f *Fleet) WorkerCounts() []WorkerCount {
 			}
 			for _, p := range g.pools {
 				for _, w := range p.workers {
-					if w.state == stateDead || w.state == stateStopping {
+					if w.state == stateDead {
 						continue
 					}
 					kind := "on-demand"

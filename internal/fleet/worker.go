@@ -300,7 +300,7 @@ func (f *Fleet) removeLocked(w *worker) {
 
 // stopLocked stops an idle worker.
 func (f *Fleet) stopLocked(w *worker) {
-	if w.state == stateDead || w.state == stateStopping {
+	if w.state == stateDead {
 		return
 	}
 	proc := w.proc
@@ -317,7 +317,7 @@ func (f *Fleet) stopLocked(w *worker) {
 
 // idleLocked makes w available. On-demand workers get a keep-warm deadline.
 func (f *Fleet) idleLocked(w *worker) {
-	if w.state == stateDead || w.state == stateStopping {
+	if w.state == stateDead {
 		return
 	}
 	p := w.pool
