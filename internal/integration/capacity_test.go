@@ -73,3 +73,41 @@ func TestUpdateEndpointWeightsAndCapacitiesScalesProvisionedConcurrency(t *testi
 		t.Fatalf("unknown variant: %v", err)
 	}
 }
+
+// TestProvisionedConcurrencyBeyondTheMemoryBudgetIsRefused: always-warm
+// workers that cannot fit the host's memory budget are refused up front
+// with ResourceLimitExceeded, at CreateEndpoint and at capacity changes.
+func TestProvisionedConcurrencyBeyondTheMemoryBudgetIsRefused(t *testing.T) {
+	s := startServer(t, "--memory-budget", "3GiB")
+	deployEcho(t, s, "fits", 4, 2, nil) // 2 × 1024 MB
+	sm := s.sagemaker()
+	ctx := context.Background()
+	_, err := sm.UpdateEndpointWeightsAndCapacities(ctx, &sagemaker.UpdateEndpointWeightsAndCapacitiesInput{
+		EndpointName: aws.String("fits"),
+		DesiredWeightsAndCapacities: []smtypes.DesiredWeightAndCapacity{{VariantName: aws.String("AllTraffic"),
+			ServerlessUpdateConfig: &smtypes.ProductionVariantServerlessUpdateConfig{ProvisionedConcurrency: aws.Int32(4)}}},
+	})
+	var rle *smtypes.ResourceLimitExceeded
+	if !errors.As(err, &rle) || !strings.Contains(aws.ToString(rle.Message), "memory budget") {
+		t.Fatalf("PC 4 × 1024 MB on a 3 GiB budget: %v", err)
+	}
+	if got := currentPC(t, s, "fits"); got != 2 {
+		t.Fatalf("refused update changed provisioned concurrency to %d", got)
+	}
+	if _, err := sm.CreateModel(ctx, &sagemaker.CreateModelInput{ModelName: aws.String("big"),
+		PrimaryContainer: &smtypes.ContainerDefinition{Image: aws.String(echoBin)}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sm.CreateEndpointConfig(ctx, &sagemaker.CreateEndpointConfigInput{EndpointConfigName: aws.String("big"),
+		ProductionVariants: []smtypes.ProductionVariant{{VariantName: aws.String("AllTraffic"), ModelName: aws.String("big"),
+			ServerlessConfig: &smtypes.ProductionVariantServerlessConfig{MemorySizeInMB: aws.Int32(2048), MaxConcurrency: aws.Int32(2), ProvisionedConcurrency: aws.Int32(1)}}}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = sm.CreateEndpoint(ctx, &sagemaker.CreateEndpointInput{EndpointName: aws.String("big"), EndpointConfigName: aws.String("big")})
+	if !errors.As(err, &rle) {
+		t.Fatalf("2048 MB of provisioned workers next to 2048 MB on a 3 GiB budget: %v", err)
+	}
+	if _, err := sm.DescribeEndpoint(ctx, &sagemaker.DescribeEndpointInput{EndpointName: aws.String("big")}); err == nil {
+		t.Fatal("a refused CreateEndpoint stored the endpoint")
+	}
+}
