@@ -647,23 +647,29 @@ func (s *Service) DescribeScalingPolicies(ctx context.Context, in *DescribePolic
 
 // DeleteScalingPolicy deletes a policy.
 func (s *Service) DeleteScalingPolicy(ctx context.Context, in *TargetInput) (struct{}, error) {
+	return struct{}{}, s.deleteNamed(ctx, kindPolicy, in, in.PolicyName, "policyName", "scaling policy", "policy name")
+}
+
+// deleteNamed deletes the record of kind called name on in's target, or
+// answers ObjectNotFoundException as AWS words it.
+func (s *Service) deleteNamed(ctx context.Context, kind store.Kind, in *TargetInput, name *string, field, noun, nameLabel string) error {
 	var v awserr.Violations
-	if in.PolicyName == nil {
-		v.Add(nil, "policyName", "Member must not be null")
+	if name == nil {
+		v.Add(nil, field, "Member must not be null")
 	}
 	id := in.id(&v)
 	if err := v.Err(); err != nil {
-		return struct{}{}, err
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return struct{}{}, s.store.Update(ctx, func(tx *store.Tx) error {
-		ok, err := tx.Delete(kindPolicy, exactKey(id.ns, id.rid, id.dim, *in.PolicyName))
+	return s.store.Update(ctx, func(tx *store.Tx) error {
+		ok, err := tx.Delete(kind, exactKey(id.ns, id.rid, id.dim, *name))
 		if err != nil {
 			return err
 		}
 		if !ok {
-			return objectNotFound("No scaling policy found for service namespace: %s, resource ID: %s, scalable dimension: %s, policy name: %s", id.ns, id.rid, id.dim, *in.PolicyName)
+			return objectNotFound("No %s found for service namespace: %s, resource ID: %s, scalable dimension: %s, %s: %s", noun, id.ns, id.rid, id.dim, nameLabel, *name)
 		}
 		return nil
 	})
@@ -800,26 +806,7 @@ func (s *Service) DescribeScheduledActions(ctx context.Context, in *DescribeSche
 
 // DeleteScheduledAction deletes a scheduled action.
 func (s *Service) DeleteScheduledAction(ctx context.Context, in *TargetInput) (struct{}, error) {
-	var v awserr.Violations
-	if in.ScheduledActionName == nil {
-		v.Add(nil, "scheduledActionName", "Member must not be null")
-	}
-	id := in.id(&v)
-	if err := v.Err(); err != nil {
-		return struct{}{}, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return struct{}{}, s.store.Update(ctx, func(tx *store.Tx) error {
-		ok, err := tx.Delete(kindAction, exactKey(id.ns, id.rid, id.dim, *in.ScheduledActionName))
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return objectNotFound("No scheduled action found for service namespace: %s, resource ID: %s, scalable dimension: %s, scheduled action name: %s", id.ns, id.rid, id.dim, *in.ScheduledActionName)
-		}
-		return nil
-	})
+	return struct{}{}, s.deleteNamed(ctx, kindAction, in, in.ScheduledActionName, "scheduledActionName", "scheduled action", "scheduled action name")
 }
 
 // ---- activities ----
