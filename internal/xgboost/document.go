@@ -343,31 +343,28 @@ func float1(v any, what string) (float32, error) {
 	return 0, fmt.Errorf("%s: number expected, got %v: %w", what, v, ErrMalformed)
 }
 
+// convertEach converts every element of a decoded list with conv.
+func convertEach[S ~[]E, E, T any](x S, what string, conv func(any, string) (T, error)) ([]T, error) {
+	out := make([]T, len(x))
+	for i, e := range x {
+		v, err := conv(e, what)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
 // ints reads a list of integers: a JSON list or a UBJSON typed array.
 func ints(v any, what string) ([]int64, error) {
 	switch x := v.(type) {
 	case []int64:
 		return x, nil
 	case jsonNumbers:
-		out := make([]int64, len(x))
-		for i, e := range x {
-			n, err := int1(e, what)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = n
-		}
-		return out, nil
+		return convertEach(x, what, int1)
 	case []any:
-		out := make([]int64, len(x))
-		for i, e := range x {
-			n, err := int1(e, what)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = n
-		}
-		return out, nil
+		return convertEach(x, what, int1)
 	case nil:
 		return nil, fmt.Errorf("%s missing: %w", what, ErrMalformed)
 	}
@@ -392,25 +389,9 @@ func floats(v any, what string) ([]float32, error) {
 		}
 		return out, nil
 	case jsonNumbers:
-		out := make([]float32, len(x))
-		for i, e := range x {
-			f, err := float1(e, what)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = f
-		}
-		return out, nil
+		return convertEach(x, what, float1)
 	case []any:
-		out := make([]float32, len(x))
-		for i, e := range x {
-			f, err := float1(e, what)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = f
-		}
-		return out, nil
+		return convertEach(x, what, float1)
 	case nil:
 		return nil, fmt.Errorf("%s missing: %w", what, ErrMalformed)
 	}
