@@ -453,13 +453,9 @@ func (u *unpickler) step(op byte) (bool, error) {
 		}
 		u.push(&pyList{items: items})
 	case 'p': // PUT (text index)
-		s, err := u.line()
+		idx, err := u.lineIndex()
 		if err != nil {
 			return false, err
-		}
-		idx, err := strconv.ParseUint(s, 10, 64)
-		if err != nil {
-			return false, fmt.Errorf("memo index %q: %w", s, ErrMalformed)
 		}
 		return false, u.put(idx)
 	case 'q', 'r': // BINPUT, LONG_BINPUT
@@ -471,13 +467,9 @@ func (u *unpickler) step(op byte) (bool, error) {
 	case 0x94: // MEMOIZE
 		return false, u.put(uint64(len(u.memo)))
 	case 'g': // GET (text index)
-		s, err := u.line()
+		idx, err := u.lineIndex()
 		if err != nil {
 			return false, err
-		}
-		idx, err := strconv.ParseUint(s, 10, 64)
-		if err != nil {
-			return false, fmt.Errorf("memo index %q: %w", s, ErrMalformed)
 		}
 		return false, u.get(idx)
 	case 'h', 'j': // BINGET, LONG_BINGET
@@ -776,4 +768,17 @@ func pyQuote(s string) string {
 		return `"` + strings.ReplaceAll(inner, `"`, `\"`) + `"`
 	}
 	return s
+}
+
+// lineIndex reads a memo index written as a decimal line (protocol 0).
+func (u *unpickler) lineIndex() (uint64, error) {
+	s, err := u.line()
+	if err != nil {
+		return 0, err
+	}
+	idx, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("memo index %q: %w", s, ErrMalformed)
+	}
+	return idx, nil
 }
