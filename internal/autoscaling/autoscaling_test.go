@@ -338,3 +338,40 @@ func TestScheduledActionFiresOnceAlsoAcrossRestart(t *testing.T) {
 		t.Fatalf("next day: pc %d, want 3", got)
 	}
 }
+
+func TestAlarmAtMaxCapacityIsANotScaledActivity(t *testing.T) {
+	e := newEnv(t)
+	e.targets.caps["ep/AllTraffic"].Provisioned = 4
+	e.register(1, 4)
+	e.putPolicy(0.5, 0, 0)
+	from := e.clock.Now()
+	busy := fakeMetrics{func(start time.Time) float64 {
+		if start.Before(from) {
+			return math.NaN()
+		}
+		return 1
+	}}
+	for i := 0; i < 8; i++ { // AlarmHigh from the 3rd period on, at max the whole time
+		e.step(busy)
+	}
+	if got := e.targets.pc("ep/AllTraffic"); got != 4 {
+		t.Fatalf("pc %d, want to stay at the max 4", got)
+	}
+	if acts := e.activities(); len(acts) != 0 {
+		t.Fatalf("not-scaled activities listed without IncludeNotScaledActivities: %+v", acts)
+	}
+	out, err := e.svc.DescribeScalingActivities(context.Background(), &DescribeActivitiesInput{ServiceNamespace: ptr(Namespace), IncludeNotScaledActivities: ptr(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list := out["ScalingActivities"].([]any)
+	if len(list) != 1 {
+		t.Fatalf("%d not-scaled activities over 6 periods at max, want 1 (recorded once)", len(list))
+	}
+	a := list[0].(ScalingActivity)
+	if a.StatusCode != "Failed" || len(a.NotScaledReasons) != 1 || a.NotScaledReasons[0].Code != "AlreadyAtMaxCapacity" ||
+		*a.NotScaledReasons[0].MaxCapacity != 4 || *a.NotScaledReasons[0].CurrentCapacity != 4 ||
+		!strings.Contains(a.Cause, "-AlarmHigh-") {
+		t.Fatalf("not-scaled activity %+v", a)
+	}
+}

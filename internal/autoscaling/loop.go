@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -206,45 +207,48 @@ func (s *Service) track(ctx context.Context, m Metrics, t *ScalableTarget, id ta
 			return err
 		}
 	}
-	if !d.Scale {
+	if d.Policy < 0 {
 		return nil
 	}
 	p := pols[d.Policy]
 	alarm := d.Alarm.String()
 	for _, a := range p.Alarms {
-		if containsWord(a.AlarmName, "-"+d.Alarm.String()+"-") {
+		if strings.Contains(a.AlarmName, "-"+d.Alarm.String()+"-") {
 			alarm = a.AlarmName
 		}
 	}
 	cause := fmt.Sprintf("monitor alarm %s in state ALARM triggered policy %s", alarm, p.PolicyName)
+	if !d.Scale {
+		if d.Reason.NotScaledCode() {
+			s.recordNotScaled(ctx, *t, key, cause, d, c.Of(t.ScalableDimension))
+		}
+		return nil
+	}
+	delete(s.notScaled, key)
 	return s.setCapacity(ctx, *t, d.Desired, cause)
 }
 
-func containsWord(s, sub string) bool { return strings.Contains(s, sub) }
-
-// Run ticks every step on the service's clock until ctx is done; before
-// each tick it calls before (e.g. to close finished metric periods).
-func (s *Service) Run(ctx context.Context, m Metrics, step time.Duration, before func(now time.Time)) {
-	if step <= 0 {
-		step = time.Second
+// recordNotScaled records that an alarm in ALARM could not scale (shown
+// with IncludeNotScaledActivities), once per reason and capacity while the
+// situation lasts, not once per period.
+func (s *Service) recordNotScaled(ctx context.Context, t ScalableTarget, key, cause string, d tracking.Decision, current int) {
+	seen := string(d.Reason) + "/" + strconv.Itoa(current)
+	if s.notScaled[key] == seen {
+		return
 	}
-	for {
-		now := s.opts.Clock.Now()
-		next := now.Truncate(step).Add(step)
-		wake := make(chan struct{})
-		timer := s.opts.Clock.AfterFunc(next.Sub(now), func() { close(wake) })
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return
-		case <-wake:
-		}
-		now = s.opts.Clock.Now()
-		if before != nil {
-			before(now)
-		}
-		if err := s.Tick(ctx, m, now); err != nil {
-			s.log.Warn("autoscaling tick", "err", err)
-		}
+	s.notScaled[key] = seen
+	a := s.activity(t, "Attempting to scale due to alarm triggered", cause)
+	a.StatusCode = "Failed"
+	end := a.StartTime
+	a.EndTime = &end
+	cur, lo, hi := int32(current), t.MinCapacity, t.MaxCapacity
+	r := NotScaledReason{Code: string(d.Reason), CurrentCapacity: &cur}
+	switch d.Reason {
+	case tracking.ReasonAlreadyAtMaxCapacity:
+		r.MaxCapacity = &hi
+	case tracking.ReasonAlreadyAtMinCapacity:
+		r.MinCapacity = &lo
 	}
+	a.NotScaledReasons = []NotScaledReason{r}
+	s.record(ctx, a)
 }

@@ -84,6 +84,9 @@ type Service struct {
 	opts    Options
 	log     *slog.Logger
 	mu      sync.Mutex // serialises mutations and the loop's evaluations
+	// notScaled remembers, per target, the last not-scaled situation
+	// recorded, so that it is recorded once and not every period.
+	notScaled map[string]string
 }
 
 // New returns a Service.
@@ -97,7 +100,7 @@ func New(st *store.Store, targets Targets, opts Options) *Service {
 	if opts.MetricPeriod <= 0 {
 		opts.MetricPeriod = time.Minute
 	}
-	return &Service{store: st, targets: targets, opts: opts, log: opts.Logger}
+	return &Service{store: st, targets: targets, opts: opts, log: opts.Logger, notScaled: map[string]string{}}
 }
 
 func (s *Service) now() time.Time { return s.opts.Clock.Now().UTC().Truncate(time.Millisecond) }
