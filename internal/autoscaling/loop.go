@@ -252,3 +252,30 @@ func (s *Service) recordNotScaled(ctx context.Context, t ScalableTarget, key, ca
 	a.NotScaledReasons = []NotScaledReason{r}
 	s.record(ctx, a)
 }
+
+// Run ticks every step on the service's clock until ctx is done; before
+// each tick it calls before (e.g. to close finished metric periods).
+func (s *Service) Run(ctx context.Context, m Metrics, step time.Duration, before func(now time.Time)) {
+	if step <= 0 {
+		step = time.Second
+	}
+	for {
+		now := s.opts.Clock.Now()
+		next := now.Truncate(step).Add(step)
+		wake := make(chan struct{})
+		timer := s.opts.Clock.AfterFunc(next.Sub(now), func() { close(wake) })
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return
+		case <-wake:
+		}
+		now = s.opts.Clock.Now()
+		if before != nil {
+			before(now)
+		}
+		if err := s.Tick(ctx, m, now); err != nil {
+			s.log.Warn("autoscaling tick", "err", err)
+		}
+	}
+}
