@@ -67,6 +67,17 @@ func (m fakeMetrics) Window(ctx context.Context, q MetricQuery, period time.Dura
 	return out, nil
 }
 
+// steadyFrom is a metric with no data before from and v in every period
+// since, as a policy created at from sees it.
+func steadyFrom(from time.Time, v float64) fakeMetrics {
+	return fakeMetrics{func(start time.Time) float64 {
+		if start.Before(from) {
+			return math.NaN()
+		}
+		return v
+	}}
+}
+
 type env struct {
 	t       *testing.T
 	st      *store.Store
@@ -205,12 +216,7 @@ func TestTargetTrackingScalesOutOnTheThirdPeriodAbove(t *testing.T) {
 		t.Fatalf("alarms %+v", alarms)
 	}
 	busyFrom := e.clock.Now()
-	util := fakeMetrics{func(start time.Time) float64 {
-		if start.Before(busyFrom) {
-			return math.NaN()
-		}
-		return 0.9
-	}}
+	util := steadyFrom(busyFrom, 0.9)
 	e.step(util) // 1 period above target
 	e.step(util) // 2
 	if got := e.targets.pc("ep/AllTraffic"); got != 1 {
@@ -244,12 +250,7 @@ func TestIdleReturnsProvisionedConcurrencyToMinimum(t *testing.T) {
 	e.register(2, 8)
 	e.putPolicy(0.5, 0, 0)
 	from := e.clock.Now()
-	idle := fakeMetrics{func(start time.Time) float64 {
-		if start.Before(from) {
-			return math.NaN()
-		}
-		return 0
-	}}
+	idle := steadyFrom(from, 0)
 	for i := 1; i < 15; i++ {
 		e.step(idle)
 	}
@@ -268,12 +269,7 @@ func TestScaleInWaitsForItsCooldown(t *testing.T) {
 	e.register(1, 8)
 	e.putPolicy(0.5, 0, 20)
 	from := e.clock.Now()
-	low := fakeMetrics{func(start time.Time) float64 {
-		if start.Before(from) {
-			return math.NaN()
-		}
-		return 0.2
-	}}
+	low := steadyFrom(from, 0.2)
 	for i := 0; i < 15; i++ {
 		e.step(low)
 	}
@@ -345,12 +341,7 @@ func TestAlarmAtMaxCapacityIsANotScaledActivity(t *testing.T) {
 	e.register(1, 4)
 	e.putPolicy(0.5, 0, 0)
 	from := e.clock.Now()
-	busy := fakeMetrics{func(start time.Time) float64 {
-		if start.Before(from) {
-			return math.NaN()
-		}
-		return 1
-	}}
+	busy := steadyFrom(from, 1)
 	for i := 0; i < 8; i++ { // AlarmHigh from the 3rd period on, at max the whole time
 		e.step(busy)
 	}
