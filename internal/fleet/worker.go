@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -17,7 +16,6 @@ import (
 	"hearth"
 	"hearth/internal/image"
 	"hearth/internal/runtime"
-	"hearth/internal/runtime/process"
 )
 
 var errMemory = errors.New("memory budget exhausted")
@@ -56,11 +54,7 @@ func (f *Fleet) startWorker(ctx context.Context, p *pool, provisioned, forReques
 		}
 		return nil, err
 	}
-	port, err := freePort()
-	if err != nil {
-		return fail(err)
-	}
-	spec, err := f.spec(p, w, port)
+	spec, err := f.spec(p, w)
 	if err != nil {
 		return fail(err)
 	}
@@ -71,8 +65,8 @@ func (f *Fleet) startWorker(ctx context.Context, p *pool, provisioned, forReques
 	}
 	t1 := time.Now()
 	w.proc = proc
-	w.base = "http://127.0.0.1:" + strconv.Itoa(port)
-	w.conn.addr = "127.0.0.1:" + strconv.Itoa(port)
+	w.base = "http://" + proc.Addr()
+	w.conn.addr = proc.Addr()
 	if err := f.waitReady(ctx, w); err != nil {
 		return fail(err)
 	}
@@ -94,7 +88,7 @@ func (f *Fleet) startWorker(ctx context.Context, p *pool, provisioned, forReques
 // spec builds the runtime spec of a worker per the SageMaker container
 // contract: `<image> serve`, SAGEMAKER_BIND_TO_PORT, SM_MODEL_DIR and the
 // model's environment.
-func (f *Fleet) spec(p *pool, w *worker, port int) (runtime.Spec, error) {
+func (f *Fleet) spec(p *pool, w *worker) (runtime.Spec, error) {
 	scratch := filepath.Join(f.opts.ScratchDir, "worker-"+strconv.Itoa(w.id))
 	if err := os.MkdirAll(scratch, 0o755); err != nil {
 		return runtime.Spec{}, fmt.Errorf("worker scratch dir: %w", err)
@@ -103,9 +97,6 @@ func (f *Fleet) spec(p *pool, w *worker, port int) (runtime.Spec, error) {
 		"PATH=" + os.Getenv("PATH"),
 		"HOME=" + scratch,
 		"TMPDIR=" + scratch,
-		"SAGEMAKER_BIND_TO_PORT=" + strconv.Itoa(port),
-		"SAGEMAKER_SAFE_PORT_RANGE=" + strconv.Itoa(port) + "-" + strconv.Itoa(port),
-		"SM_MODEL_DIR=" + p.modelDir,
 		"SAGEMAKER_REGION=" + f.opts.Region,
 		"AWS_REGION=" + f.opts.Region,
 		"SAGEMAKER_ENDPOINT_NAME=" + p.endpoint,
@@ -118,6 +109,7 @@ func (f *Fleet) spec(p *pool, w *worker, port int) (runtime.Spec, error) {
 		Name:      fmt.Sprintf("%s-%s-%d", p.endpoint, p.variant.Name, w.id),
 		Env:       env,
 		Dir:       scratch,
+		ModelDir:  p.modelDir,
 		MemoryMB:  p.variant.MemoryMB(),
 		CPUWeight: 100 * p.variant.MemoryMB() / 1024,
 	}
@@ -166,7 +158,7 @@ func (f *Fleet) waitReady(ctx context.Context, w *worker) error {
 		select {
 		case <-w.proc.Done():
 			out := strings.TrimSpace(w.proc.Output())
-			reason := fmt.Sprintf("worker exited before answering /ping (%s)", process.ExitReason(w.proc.Err()))
+			reason := fmt.Sprintf("worker exited before answering /ping (%s)", runtime.ExitReason(w.proc.Err()))
 			if out != "" {
 				reason += ": " + lastLines(out, 5)
 			}
@@ -208,7 +200,7 @@ func (f *Fleet) watch(w *worker) {
 	f.mu.Unlock()
 	if !stopping {
 		f.log.Warn("worker exited", "endpoint", p.endpoint, "variant", p.variant.Name, "worker", w.id,
-			"provisioned", w.provisioned, "state", prior.String(), "how", process.ExitReason(w.proc.Err()))
+			"provisioned", w.provisioned, "state", prior.String(), "how", runtime.ExitReason(w.proc.Err()))
 	}
 	if replace {
 		f.replenish(p)
@@ -386,14 +378,4 @@ func (f *Fleet) evictLocked(need int) {
 		f.log.Info("evicting idle worker for memory", "endpoint", w.pool.endpoint, "variant", w.pool.variant.Name, "worker", w.id)
 		f.stopLocked(w)
 	}
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("allocate port: %w", err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	return port, nil
 }

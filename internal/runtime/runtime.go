@@ -1,43 +1,66 @@
 // Package runtime defines how Hearth starts and stops workers: a Runtime
-// turns a Spec (program, arguments, environment, memory) into a running
-// Process. The process runtime (runtime/process) is the default; a
-// container or Kubernetes runtime would implement the same interface.
+// turns a Spec (what to run, its environment, model and limits) into a
+// running Process that serves the SageMaker container contract (GET /ping,
+// POST /invocations) at an address the runtime chooses. The process runtime
+// (runtime/process) runs local programs; a container runtime runs images.
 package runtime
 
 import (
 	"context"
+	"errors"
+	"io"
+	"strconv"
 )
 
 // Spec describes one worker to start.
 type Spec struct {
-	// Name identifies the worker in logs and cgroups.
+	// Name identifies the worker in logs, cgroups and container names.
 	Name string
-	// Path is the program; Args follow it.
+	// Path is the program to run, with Args after it (process runtime).
 	Path string
 	Args []string
-	// Env is the complete environment, KEY=value.
+	// Image is the container image to run (container runtimes); the
+	// container is started with Args (the contract's "serve").
+	Image string
+	// Env is the worker's environment beyond what the runtime adds for the
+	// contract (the port to listen on and where the model is), KEY=value.
 	Env []string
-	// Dir is the working directory.
+	// ModelDir is the host directory holding the unpacked model artifact.
+	// The runtime shows it to the worker: as SM_MODEL_DIR for a process,
+	// mounted read-only at /opt/ml/model in a container.
+	ModelDir string
+	// Dir is the worker's scratch working directory on the host.
 	Dir string
 	// MemoryMB is the memory the worker may use; CPUWeight its share of
 	// CPU relative to other workers (cgroup v2 cpu.weight, 1–10000).
 	MemoryMB  int
 	CPUWeight int
+	// NetworkIsolation cuts the worker off from any network but the one
+	// Hearth reaches it on (SageMaker's EnableNetworkIsolation).
+	NetworkIsolation bool
 	// Standby says the program speaks the standby hand-off (see package
 	// process): a runtime may then give the worker a process it started
 	// ahead of time and tell it its environment, instead of starting one.
 	Standby bool
+	// Output, if set, receives everything the worker writes to stdout and
+	// stderr, in order, as it is written. Writes must not block for long.
+	Output io.Writer
 }
 
 // Process is a started worker.
 type Process interface {
-	// Done is closed when the process has exited; Err then says how.
+	// Addr is the host:port on which the worker serves the container
+	// contract.
+	Addr() string
+	// Done is closed when the process has exited; Err then says how (an
+	// *Exit, or another error when the runtime lost track of it).
 	Done() <-chan struct{}
 	Err() error
 	// Stop asks the process to exit (SIGTERM), then kills it once ctx is
 	// done. It returns when the process has exited.
 	Stop(ctx context.Context) error
-	// Pid is the OS process id.
+	// Pid is the OS process id of the worker's main process (0 if the
+	// runtime cannot tell).
 	Pid() int
 	// Output returns the tail of what the process wrote to stdout/stderr,
 	// for failure reasons.
@@ -47,4 +70,30 @@ type Process interface {
 // Runtime starts processes.
 type Runtime interface {
 	Start(ctx context.Context, spec Spec) (Process, error)
+}
+
+// Exit is how a worker ended: its exit status, or the signal that killed it.
+type Exit struct {
+	Code   int    // exit status; -1 when killed by a signal
+	Signal string // the signal's name when killed by one
+}
+
+func (e *Exit) Error() string {
+	if e.Signal != "" {
+		return "killed by signal " + e.Signal
+	}
+	return "exit status " + strconv.Itoa(e.Code)
+}
+
+// ExitReason renders how a process ended, for failure reasons: "exit
+// status 3", "killed by signal killed", or the runtime's error.
+func ExitReason(err error) string {
+	if err == nil {
+		return "exit status 0"
+	}
+	var e *Exit
+	if errors.As(err, &e) {
+		return e.Error()
+	}
+	return err.Error()
 }

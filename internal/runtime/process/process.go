@@ -8,7 +8,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -45,10 +47,14 @@ func (rt *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Proces
 			return rt.handOff(ctx, sp, spec)
 		}
 	}
+	addr, env, err := contract(spec)
+	if err != nil {
+		return nil, err
+	}
 	cmd := exec.Command(spec.Path, spec.Args...)
-	cmd.Env = spec.Env
+	cmd.Env = env
 	cmd.Dir = spec.Dir
-	out := &tail{max: 4096}
+	out := &tail{max: 4096, also: spec.Output}
 	cmd.Stdout = out
 	cmd.Stderr = out
 	// Own process group, so stopping the worker stops what it spawned, and
@@ -57,7 +63,7 @@ func (rt *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Proces
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", spec.Path, err)
 	}
-	p := &proc{cmd: cmd, out: out, done: make(chan struct{})}
+	p := &proc{cmd: cmd, out: out, addr: addr, done: make(chan struct{})}
 	if rt.Cgroups != nil {
 		dirs, err := rt.Cgroups.place(spec, cmd.Process.Pid)
 		if err != nil && rt.Logger != nil {
@@ -69,9 +75,38 @@ func (rt *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Proces
 	return p, nil
 }
 
+// contract picks the worker's port and returns its address and its
+// environment: spec.Env plus the container contract's binding variables.
+func contract(spec runtime.Spec) (addr string, env []string, err error) {
+	port, err := freePort()
+	if err != nil {
+		return "", nil, err
+	}
+	ps := strconv.Itoa(port)
+	env = append(env, spec.Env...)
+	env = append(env,
+		"SAGEMAKER_BIND_TO_PORT="+ps,
+		"SAGEMAKER_SAFE_PORT_RANGE="+ps+"-"+ps,
+	)
+	if spec.ModelDir != "" {
+		env = append(env, "SM_MODEL_DIR="+spec.ModelDir)
+	}
+	return "127.0.0.1:" + ps, env, nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("allocate port: %w", err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	return port, nil
+}
+
 // wait reaps the process and removes its cgroups.
 func (p *proc) wait() {
-	err := p.cmd.Wait()
+	err := exitError(p.cmd.Wait())
 	p.mu.Lock()
 	p.err = err
 	dirs := p.cgroups
@@ -169,6 +204,7 @@ func (c *Cgroups) limit(dirs []string, spec runtime.Spec) error {
 
 type proc struct {
 	cmd     *exec.Cmd
+	addr    string
 	out     *tail
 	done    chan struct{}
 	cgroups []string
@@ -177,6 +213,7 @@ type proc struct {
 	err error
 }
 
+func (p *proc) Addr() string          { return p.addr }
 func (p *proc) Done() <-chan struct{} { return p.done }
 func (p *proc) Pid() int              { return p.cmd.Process.Pid }
 func (p *proc) Output() string        { return p.out.String() }
@@ -205,16 +242,21 @@ func (p *proc) Stop(ctx context.Context) error {
 	}
 }
 
-// tail keeps the last max bytes written to it.
+// tail keeps the last max bytes written to it, and passes every write on
+// to also, if set.
 type tail struct {
-	mu  sync.Mutex
-	max int
-	buf []byte
+	mu   sync.Mutex
+	max  int
+	buf  []byte
+	also io.Writer
 }
 
 func (t *tail) Write(b []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.also != nil {
+		_, _ = t.also.Write(b)
+	}
 	t.buf = append(t.buf, b...)
 	if len(t.buf) > t.max {
 		t.buf = append(t.buf[:0], t.buf[len(t.buf)-t.max:]...)
@@ -228,19 +270,16 @@ func (t *tail) String() string {
 	return string(t.buf)
 }
 
-// ExitReason renders how a process ended, for failure reasons.
-func ExitReason(err error) string {
+// exitError turns what exec.Cmd.Wait returned into a *runtime.Exit.
+func exitError(err error) error {
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return "killed by signal " + ws.Signal().String()
+			return &runtime.Exit{Code: -1, Signal: ws.Signal().String()}
 		}
-		return "exit status " + strconv.Itoa(ee.ExitCode())
+		return &runtime.Exit{Code: ee.ExitCode()}
 	}
-	if err == nil {
-		return "exit status 0"
-	}
-	return err.Error()
+	return err
 }
 
 // DetectCgroups finds where Hearth may create worker cgroups: a
@@ -290,4 +329,10 @@ func DetectCgroups() *Cgroups {
 		return nil
 	}
 	return &c
+}
+
+func (t *tail) setAlso(w io.Writer) {
+	t.mu.Lock()
+	t.also = w
+	t.mu.Unlock()
 }

@@ -36,7 +36,7 @@ func TestStartStopAndExitReason(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("worker did not exit")
 	}
-	if got := ExitReason(p.Err()); got != "exit status 5" {
+	if got := runtime.ExitReason(p.Err()); got != "exit status 5" {
 		t.Fatalf("exit reason %q, want exit status 5", got)
 	}
 	if !strings.Contains(p.Output(), "exiting at start") {
@@ -53,7 +53,7 @@ func TestStartStopAndExitReason(t *testing.T) {
 	if err := p.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := ExitReason(p.Err()); got != "killed by signal terminated" {
+	if got := runtime.ExitReason(p.Err()); got != "killed by signal terminated" {
 		t.Fatalf("after Stop: %q, want killed by SIGTERM", got)
 	}
 }

@@ -148,6 +148,13 @@ func (rt *Runtime) startSpare(spec runtime.Spec) (*spare, error) {
 // working directory.
 func (rt *Runtime) handOff(ctx context.Context, sp *spare, spec runtime.Spec) (runtime.Process, error) {
 	defer sp.handoff.Close()
+	addr, env, err := contract(spec)
+	if err != nil {
+		_ = sp.proc.Stop(ctx)
+		return nil, err
+	}
+	sp.proc.addr = addr
+	sp.proc.out.setAlso(spec.Output)
 	if rt.Cgroups != nil {
 		sp.proc.mu.Lock()
 		dirs := sp.proc.cgroups
@@ -156,7 +163,7 @@ func (rt *Runtime) handOff(ctx context.Context, sp *spare, spec runtime.Spec) (r
 			rt.Logger.Debug("cgroup limits failed", "worker", spec.Name, "err", err)
 		}
 	}
-	msg, err := json.Marshal(Handoff{Env: spec.Env, Dir: spec.Dir})
+	msg, err := json.Marshal(Handoff{Env: env, Dir: spec.Dir})
 	if err != nil {
 		return nil, err
 	}

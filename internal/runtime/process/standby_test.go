@@ -57,7 +57,8 @@ func TestStandbyProcessIsHandedTheWorkersEnvironment(t *testing.T) {
 	}
 	out := filepath.Join(t.TempDir(), "handoff")
 	spec := prog
-	spec.Env = []string{"OUT=" + out, "SM_MODEL_DIR=/models/a"}
+	spec.Env = []string{"OUT=" + out}
+	spec.ModelDir = "/models/a"
 	spec.Dir = t.TempDir()
 	p, err := rt.Start(context.Background(), spec)
 	if err != nil {
@@ -74,7 +75,9 @@ func TestStandbyProcessIsHandedTheWorkersEnvironment(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	want := "OUT=" + out + "\nSM_MODEL_DIR=/models/a\nDIR=" + spec.Dir
+	port := p.Addr()[strings.LastIndex(p.Addr(), ":")+1:]
+	want := "OUT=" + out + "\nSAGEMAKER_BIND_TO_PORT=" + port + "\nSAGEMAKER_SAFE_PORT_RANGE=" + port + "-" + port +
+		"\nSM_MODEL_DIR=/models/a\nDIR=" + spec.Dir
 	if string(got) != want {
 		t.Fatalf("the standby process received\n%s\nwant\n%s", got, want)
 	}
