@@ -22,6 +22,9 @@ type Spec struct {
 	// Image is the container image to run (container runtimes); the
 	// container is started with Args (the contract's "serve").
 	Image string
+	// Framework names a built-in framework server (e.g. "sklearn",
+	// "pytorch") that runs the model in ModelDir (framework runtimes).
+	Framework string
 	// Env is the worker's environment beyond what the runtime adds for the
 	// contract (the port to listen on and where the model is), KEY=value.
 	Env []string
@@ -96,4 +99,29 @@ func ExitReason(err error) string {
 		return e.Error()
 	}
 	return err.Error()
+}
+
+// Router sends each Spec to the runtime for its kind: a Framework spec to
+// Frameworks, an Image spec to Containers, anything else to Processes. A
+// nil runtime refuses its specs.
+type Router struct {
+	Processes, Containers, Frameworks Runtime
+}
+
+// ErrNoRuntime is returned for a spec whose runtime this server lacks.
+var ErrNoRuntime = errors.New("no runtime for this worker on this server")
+
+// Start starts spec on its runtime.
+func (r Router) Start(ctx context.Context, spec Spec) (Process, error) {
+	rt := r.Processes
+	switch {
+	case spec.Framework != "":
+		rt = r.Frameworks
+	case spec.Image != "":
+		rt = r.Containers
+	}
+	if rt == nil {
+		return nil, ErrNoRuntime
+	}
+	return rt.Start(ctx, spec)
 }
