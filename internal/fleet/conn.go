@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -21,9 +22,10 @@ var errInvokeTimeout = errors.New("invocation timed out")
 type workerConn struct {
 	addr string // host:port
 
-	conn net.Conn
-	br   *bufio.Reader
-	bw   *bufio.Writer
+	conn     net.Conn
+	br       *bufio.Reader
+	bw       *bufio.Writer
+	lastUsed time.Time
 }
 
 type workerResponse struct {
@@ -33,22 +35,21 @@ type workerResponse struct {
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
-// roundTrip sends one /invocations request and reads the answer.
+// idleMax is how long a kept-alive worker connection may sit unused
+// before it is replaced rather than reused: model servers close idle
+// connections (often after 60 s or more), and a fresh loopback connection
+// costs tens of microseconds.
+const idleMax = 30 * time.Second
+
+// roundTrip sends one /invocations request and reads the answer. A
+// request is written at most once: a kept-alive connection is checked for
+// being closed by the worker before it is reused, and once any byte of the
+// request has been written, a failure is reported, never retried — the
+// model may have run.
 func (c *workerConn) roundTrip(ctx context.Context, req *Request, timeout time.Duration, limit int) (*workerResponse, error) {
-	reused := c.conn != nil
-	resp, err := c.try(ctx, req, timeout, limit)
-	if err != nil && reused && errors.Is(err, errStaleConn) {
-		// The worker closed the idle connection before reading anything
-		// of this request (as HTTP servers with idle timeouts do); the
-		// request never reached it, so sending it anew is safe.
-		resp, err = c.try(ctx, req, timeout, limit)
+	if c.conn != nil && (time.Since(c.lastUsed) > idleMax || !c.alive()) {
+		c.close()
 	}
-	return resp, err
-}
-
-var errStaleConn = errors.New("connection closed by worker before the request was read")
-
-func (c *workerConn) try(ctx context.Context, req *Request, timeout time.Duration, limit int) (*workerResponse, error) {
 	if c.conn == nil {
 		d := net.Dialer{Timeout: 2 * time.Second}
 		conn, err := d.DialContext(ctx, "tcp", c.addr)
@@ -64,26 +65,54 @@ func (c *workerConn) try(ctx context.Context, req *Request, timeout time.Duratio
 	}
 	conn := c.conn
 	_ = conn.SetDeadline(time.Now().Add(timeout))
-	timedOut := false
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 
 	resp, err := c.exchange(req, limit)
 	if err != nil {
-		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() && ctx.Err() == nil {
-			timedOut = true
-		}
 		c.close()
-		if timedOut {
-			return nil, fmt.Errorf("%w after %s", errInvokeTimeout, timeout)
-		}
-		if ctx.Err() != nil {
+		var ne net.Error
+		switch {
+		case ctx.Err() != nil:
 			return nil, ctx.Err()
+		case errors.As(err, &ne) && ne.Timeout():
+			return nil, fmt.Errorf("%w after %s", errInvokeTimeout, timeout)
 		}
 		return nil, err
 	}
+	c.lastUsed = time.Now()
 	return resp, nil
+}
+
+// errNoAnswer: the worker closed the connection after the request was
+// sent, without a response.
+var errNoAnswer = errors.New("the worker closed the connection without answering")
+
+// alive reports whether the idle connection is still open: nothing to
+// read (the worker has not closed it, nor sent anything unasked).
+func (c *workerConn) alive() bool {
+	if c.br.Buffered() > 0 {
+		return false
+	}
+	sc, ok := c.conn.(syscall.Conn)
+	if !ok {
+		return true
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	open := false
+	var buf [1]byte
+	err = rc.Read(func(fd uintptr) bool {
+		n, _, rerr := syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		// EAGAIN: open with nothing to read. 0 bytes: closed by the
+		// peer. Data or another error: not reusable.
+		_ = n
+		open = rerr == syscall.EAGAIN || rerr == syscall.EWOULDBLOCK
+		return true
+	})
+	return err == nil && open
 }
 
 func (c *workerConn) exchange(req *Request, limit int) (*workerResponse, error) {
@@ -109,8 +138,8 @@ func (c *workerConn) exchange(req *Request, limit int) (*workerResponse, error) 
 		return nil, err
 	}
 	if _, err := c.br.Peek(1); err != nil {
-		if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || isConnReset(err) {
-			return nil, fmt.Errorf("%w: %v", errStaleConn, err)
+		if errors.Is(err, io.EOF) || isConnReset(err) {
+			return nil, fmt.Errorf("%w (%v)", errNoAnswer, err)
 		}
 		return nil, err
 	}

@@ -18,7 +18,6 @@ import (
 
 	"hearth"
 	"hearth/internal/clock"
-	"hearth/internal/image"
 	"hearth/internal/runtime"
 )
 
@@ -42,10 +41,12 @@ type Observer interface {
 type Options struct {
 	Runtime   runtime.Runtime
 	Artifacts Artifacts
-	Reporter  hearth.Reporter
-	Observer  Observer
-	Clock     clock.Clock
-	Logger    *slog.Logger
+	// Reporter receives deployment outcomes. It is called without any of
+	// the fleet's locks held and must not block for long.
+	Reporter hearth.Reporter
+	Observer Observer
+	Clock    clock.Clock
+	Logger   *slog.Logger
 	// SelfPath is the hearth executable, run as `hearth worker xgboost`
 	// for the built-in runtime.
 	SelfPath string
@@ -63,17 +64,17 @@ type Options struct {
 	Region, AccountID string
 }
 
-// Fleet runs every endpoint's workers.
+// Fleet runs every endpoint's workers. Its lock guards only the map of
+// endpoints and their generations; each variant's pool has a lock of its
+// own (poolRunner), and the memory budget another.
 type Fleet struct {
-	opts      Options
-	log       *slog.Logger
-	transport *http.Transport
-	client    *http.Client
+	opts   Options
+	log    *slog.Logger
+	client *http.Client // for /ping
+	budget *budget
 
-	mu        sync.Mutex
+	mu        sync.RWMutex
 	endpoints map[string]*endpointState // by lower-cased name
-	memUsedMB int
-	nextID    int
 	closed    bool
 	bg        sync.WaitGroup
 }
@@ -102,254 +103,157 @@ func New(opts Options) *Fleet {
 	}
 	tr := &http.Transport{
 		Proxy:               nil,
-		DialContext:         (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:        4096,
-		MaxIdleConnsPerHost: 4,
-		IdleConnTimeout:     90 * time.Second,
+		DialContext:         (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
+		MaxIdleConnsPerHost: 1,
+		IdleConnTimeout:     time.Second,
 		DisableCompression:  true,
+		DisableKeepAlives:   true,
 	}
 	return &Fleet{
 		opts:      opts,
 		log:       opts.Logger,
-		transport: tr,
 		client:    &http.Client{Transport: tr},
+		budget:    newBudget(opts.MemoryBudgetMB),
 		endpoints: map[string]*endpointState{},
 	}
 }
 
-// endpointState is one endpoint's generations.
+// goBackground runs fn on a goroutine Close waits for.
+func (f *Fleet) goBackground(fn func()) {
+	f.bg.Add(1)
+	go func() {
+		defer f.bg.Done()
+		fn()
+	}()
+}
+
+// endpointState is one endpoint's generations. Guarded by Fleet.mu.
 type endpointState struct {
-	resizeMu sync.Mutex // one resize at a time
-	name     string
-	active   *generation // serving traffic
-	pending  *generation // being brought up
-	removed  bool
+	name    string
+	active  *generation // serving traffic
+	pending *generation // being brought up
+	// resizing serialises capacity changes of the active generation.
+	resizing sync.Mutex
 }
 
 // generation is one deployment's running pools.
 type generation struct {
-	dep    hearth.Deployment
-	pools  []*pool
+	f      *Fleet
+	ctx    context.Context
 	cancel context.CancelFunc
-	// poolsReady is closed once every variant's pool exists (artifacts
-	// fetched); poolsErr then says whether that failed.
-	poolsReady chan struct{}
-	poolsErr   error
-	// draining generations stop their workers as they go idle.
+
+	dep hearth.Deployment // weights change on resize; guarded by Fleet.mu
+	// ready is closed once every variant's pool exists (artifacts
+	// fetched); pools and err are set before it closes.
+	ready chan struct{}
+	pools []*poolRunner
+	err   error
+
+	mu        sync.Mutex
 	draining  bool
+	left      int // pools not yet drained
+	onDrained []func()
 	dead      bool
-	onDrained func()
 }
 
-// pool is one variant's workers.
-type pool struct {
-	f        *Fleet
-	gen      *generation
-	endpoint string
-	variant  hearth.Variant
-	modelDir string
-
-	// Guarded by f.mu.
-	workers     []*worker
-	inflight    int // requests holding (or starting) a worker
-	provBusy    int
-	waiters     []chan *worker // instance-based variants queue briefly
-	lastFailure string
-	// replenishing counts provisioned workers being started to refill the
-	// pool, so concurrent refills do not overshoot.
-	replenishing int
-}
-
-// alwaysWarm is how many workers the pool keeps up regardless of traffic.
-func (p *pool) alwaysWarm() int {
-	if s := p.variant.Serverless; s != nil {
-		return s.ProvisionedConcurrency
-	}
-	return p.variant.InstanceCount
-}
-
-func (p *pool) maxConcurrency() int {
-	if s := p.variant.Serverless; s != nil {
-		return s.MaxConcurrency
-	}
-	return p.variant.InstanceCount
-}
-
-func (p *pool) provisionedCount() int {
-	n := 0
-	for _, w := range p.workers {
-		if w.provisioned && w.state != stateDead {
-			n++
-		}
-	}
-	return n
-}
-
-type workerState int
-
-const (
-	stateStarting workerState = iota
-	stateIdle
-	stateBusy
-	stateDead
-)
-
-func (s workerState) String() string {
-	return [...]string{"starting", "idle", "busy", "dead"}[s]
-}
-
-// worker is one model-server process.
-type worker struct {
-	id          int
-	pool        *pool
-	provisioned bool
-	state       workerState
-	proc        runtime.Process
-	base        string // http://127.0.0.1:port
-	conn        workerConn
-	lastUsed    time.Time
-	expiry      clock.Timer
-	memMB       int
-	stopping    bool // stopped on purpose, not crashed
+func (f *Fleet) newGeneration(d hearth.Deployment) *generation {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &generation{f: f, ctx: ctx, cancel: cancel, dep: d, ready: make(chan struct{})}
 }
 
 // Admit checks that d's always-warm workers fit the memory budget next to
-// every other endpoint's.
+// every other endpoint's reservations.
 func (f *Fleet) Admit(d hearth.Deployment) error {
-	if f.opts.MemoryBudgetMB <= 0 {
-		return nil
-	}
 	need := 0
 	for _, v := range d.Variants {
-		n := v.InstanceCount
-		if v.Serverless != nil {
-			n = v.Serverless.ProvisionedConcurrency
-		}
-		need += n * v.MemoryMB()
+		need += poolConfig(v, 0).AlwaysWarm * v.MemoryMB()
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	reserved := 0
-	for key, es := range f.endpoints {
-		if key == strings.ToLower(d.Endpoint) || es.removed {
-			continue
-		}
-		for _, g := range []*generation{es.active, es.pending} {
-			if g == nil {
-				continue
-			}
-			for _, p := range g.pools {
-				reserved += p.alwaysWarm() * p.variant.MemoryMB()
-			}
-		}
+	return f.budget.admit(strings.ToLower(d.Endpoint), need)
+}
+
+// endpointLocked finds or makes the endpoint's state; nil once closed.
+func (f *Fleet) endpointLocked(name string) *endpointState {
+	if f.closed {
+		return nil
 	}
-	if reserved+need > f.opts.MemoryBudgetMB {
-		return fmt.Errorf("endpoint %s needs %d MB of always-warm workers (provisioned concurrency × MemorySizeInMB), but only %d MB of the host's %d MB memory budget are free", d.Endpoint, need, f.opts.MemoryBudgetMB-reserved, f.opts.MemoryBudgetMB)
+	key := strings.ToLower(name)
+	es := f.endpoints[key]
+	if es == nil {
+		es = &endpointState{name: name}
+		f.endpoints[key] = es
 	}
-	return nil
+	return es
 }
 
 // Deploy brings d up in the background. When it is ready, traffic moves to
-// it and the endpoint's previous generation drains.
+// it and the endpoint's previous generation drains. A deployment that only
+// changes capacity or weights resizes the running pools instead.
 func (f *Fleet) Deploy(d hearth.Deployment) {
-	ctx, g, es := f.beginLocked(d)
+	f.mu.Lock()
+	es := f.endpointLocked(d.Endpoint)
 	if es == nil {
+		f.mu.Unlock()
 		return
 	}
-	es.removed = false
 	if es.pending == nil && es.active != nil && sameWorkers(es.active.dep, d) {
-		// Only capacity or weights change: resize the running pools.
 		active := es.active
-		f.bg.Add(1)
 		f.mu.Unlock()
-		g.cancel() // the new generation is not used
-		go func() {
-			defer f.bg.Done()
-			es.resizeMu.Lock()
-			defer es.resizeMu.Unlock()
-			<-active.poolsReady // a restored generation may still be making its pools
-			err := f.resize(active, d)
-			f.mu.Lock()
-			gauges := f.gaugesLocked(active)
-			f.mu.Unlock()
-			f.announce(gauges)
-			outcome, reason := hearth.Ready, ""
-			if err != nil {
-				outcome, reason = hearth.Failed, err.Error()
-			}
-			f.report(hearth.Report{Endpoint: d.Endpoint, Generation: d.Generation, Outcome: outcome, Reason: reason})
-		}()
+		f.goBackground(func() { f.resize(es, active, d) })
 		return
 	}
 	if old := es.pending; old != nil {
-		old.cancel()
-		f.drainLocked(old)
+		old.drain()
 	}
+	g := f.newGeneration(d)
 	es.pending = g
-	f.bg.Add(1)
 	f.mu.Unlock()
-	go func() {
-		defer f.bg.Done()
-		err := f.bringUp(ctx, g)
+	f.goBackground(func() {
+		err := f.bringUp(g, true)
 		f.finishDeploy(es, g, err)
-	}()
-}
-
-// beginLocked makes a new generation for d and finds (or creates) its
-// endpoint, returning with f.mu held — or, once the fleet is closed, with a
-// nil endpoint and the lock released.
-func (f *Fleet) beginLocked(d hearth.Deployment) (context.Context, *generation, *endpointState) {
-	ctx, cancel := context.WithCancel(context.Background())
-	g := &generation{dep: d, cancel: cancel, poolsReady: make(chan struct{})}
-	f.mu.Lock()
-	if f.closed {
-		f.mu.Unlock()
-		cancel()
-		return nil, nil, nil
-	}
-	key := strings.ToLower(d.Endpoint)
-	es := f.endpoints[key]
-	if es == nil {
-		es = &endpointState{name: d.Endpoint}
-		f.endpoints[key] = es
-	}
-	return ctx, g, es
+	})
 }
 
 // Restore makes d the endpoint's active deployment at once — a restart
 // must not turn away traffic an InService endpoint was taking — and brings
-// its workers up behind it: requests that arrive first wait for the
-// variant's pool, then start on-demand workers or wait for a warm one.
+// its always-warm workers up behind it. Requests that arrive first wait
+// for the variant's pool, then start on-demand workers or wait for a warm
+// one. Nothing is started to prove an on-demand model (it was proven when
+// it was deployed), so a restart never fails an endpoint for want of
+// memory: always-warm capacity was reserved at admission.
 func (f *Fleet) Restore(d hearth.Deployment) {
-	ctx, g, es := f.beginLocked(d)
+	f.mu.Lock()
+	es := f.endpointLocked(d.Endpoint)
 	if es == nil {
+		f.mu.Unlock()
 		return
 	}
 	if old := es.active; old != nil {
-		f.drainLocked(old)
+		old.drain()
 	}
+	g := f.newGeneration(d)
 	es.active = g
-	f.bg.Add(1)
 	f.mu.Unlock()
-	go func() {
-		defer f.bg.Done()
-		err := f.bringUp(ctx, g)
-		f.mu.Lock()
-		if err != nil && es.active == g {
-			es.active = nil
-			f.drainLocked(g)
-		}
-		gauges := f.gaugesLocked(g)
-		f.mu.Unlock()
-		if err != nil {
+	f.goBackground(func() {
+		err := f.bringUp(g, false)
+		if err != nil && g.pools == nil {
+			f.mu.Lock()
+			if es.active == g {
+				es.active = nil
+			}
+			f.mu.Unlock()
+			g.drain()
 			f.log.Warn("restoring endpoint failed", "endpoint", d.Endpoint, "generation", d.Generation, "err", err)
 			f.report(hearth.Report{Endpoint: d.Endpoint, Generation: d.Generation, Outcome: hearth.Failed, Reason: err.Error()})
 			return
 		}
-		f.announce(gauges)
+		if err != nil {
+			// The pools serve; missing always-warm workers are retried
+			// with backoff.
+			f.log.Warn("restored endpoint is missing always-warm workers; retrying", "endpoint", d.Endpoint, "err", err)
+		}
 		f.log.Info("endpoint restored", "endpoint", d.Endpoint, "generation", d.Generation)
 		f.report(hearth.Report{Endpoint: d.Endpoint, Generation: d.Generation, Outcome: hearth.Ready})
-	}()
+	})
 }
 
 // sameWorkers reports whether b runs the same workers as a — same variants
@@ -372,116 +276,102 @@ func sameWorkers(a, b hearth.Deployment) bool {
 }
 
 // resize applies d's capacities and weights to the running generation g:
-// new always-warm workers are started (and healthy) before it returns;
+// new always-warm workers are started (and healthy) before it reports;
 // surplus ones stop at once if idle, or, if busy, finish their request as
 // on-demand workers and then keep warm only for the keep-warm period.
-func (f *Fleet) resize(g *generation, d hearth.Deployment) error {
-	f.mu.Lock()
-	g.dep = d
-	for i, p := range g.pools {
-		p.variant.Weight = d.Variants[i].Weight
-		p.variant.Serverless = d.Variants[i].Serverless
-		p.variant.InstanceCount = d.Variants[i].InstanceCount
-		surplus := p.provisionedCount() - p.alwaysWarm()
-		for _, w := range append([]*worker(nil), p.workers...) {
-			if surplus <= 0 {
-				break
-			}
-			if w.provisioned && (w.state == stateIdle || w.state == stateStarting) {
-				if w.state == stateIdle {
-					f.stopLocked(w)
-				} else {
-					w.provisioned = false
-				}
-				surplus--
-			}
-		}
-		for _, w := range p.workers {
-			if surplus <= 0 {
-				break
-			}
-			if w.provisioned && w.state == stateBusy {
-				w.provisioned = false
-				p.provBusy--
-				surplus--
-			}
-		}
-	}
-	pools := append([]*pool(nil), g.pools...)
-	f.mu.Unlock()
+func (f *Fleet) resize(es *endpointState, g *generation, d hearth.Deployment) {
+	es.resizing.Lock()
+	defer es.resizing.Unlock()
+	<-g.ready // a restored generation may still be making its pools
 	var errs []error
-	for _, p := range pools {
-		if err := f.fill(context.Background(), p); err != nil {
-			errs = append(errs, fmt.Errorf("production variant %s: %w", p.variant.Name, err))
+	if g.err == nil {
+		f.mu.Lock()
+		g.dep = d
+		f.mu.Unlock()
+		for i, pr := range g.pools {
+			started := pr.resize(d.Variants[i])
+			if err := pr.startAll(g.ctx, started); err != nil {
+				errs = append(errs, fmt.Errorf("production variant %s: %w", pr.variant.Name, err))
+			}
 		}
+	} else {
+		errs = append(errs, g.err)
 	}
-	return errors.Join(errs...)
+	outcome, reason := hearth.Ready, ""
+	if err := errors.Join(errs...); err != nil {
+		outcome, reason = hearth.Failed, err.Error()
+	}
+	f.report(hearth.Report{Endpoint: d.Endpoint, Generation: d.Generation, Outcome: outcome, Reason: reason})
 }
 
-// bringUp fetches artifacts and starts the always-warm workers of every
-// variant, or — for a variant without any — one worker, to prove the model
-// starts before the endpoint is InService.
-func (f *Fleet) bringUp(ctx context.Context, g *generation) error {
-	if err := f.buildPools(ctx, g); err != nil {
+// bringUp fetches artifacts, makes the pools, and starts the always-warm
+// workers of every variant — and, with warmUp, one on-demand worker of a
+// variant without any, to prove the model starts (skipped, not failed,
+// when the memory budget has no room for it now).
+func (f *Fleet) bringUp(g *generation, warmUp bool) error {
+	if err := f.buildPools(g); err != nil {
 		return err
 	}
+	var errs []error
 	var wg sync.WaitGroup
-	errs := make(chan error, 64)
-	for _, p := range g.pools {
-		n := p.alwaysWarm()
-		warmup := n == 0
-		if warmup {
-			n = 1
+	var mu sync.Mutex
+	for _, pr := range g.pools {
+		pr.mu.Lock()
+		now := f.opts.Clock.Now()
+		a := pr.pool.Fill(now)
+		if len(a.Start) == 0 && warmUp && f.budget.takeOnDemand(pr.variant.MemoryMB()) {
+			// Room now; the start claims it again.
+			f.budget.give(pr.variant.MemoryMB(), false)
+			a = pr.pool.WarmUp(now)
 		}
-		for i := 0; i < n; i++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				w, err := f.startWorker(ctx, p, !warmup, false)
-				switch {
-				case errors.Is(err, errMemory):
-					errs <- fmt.Errorf("Not enough host memory for production variant %s: %w", p.variant.Name, err)
-					return
-				case err != nil:
-					errs <- fmt.Errorf("The primary container for production variant %s did not pass the ping health check: %w", p.variant.Name, err)
-					return
-				}
-				f.mu.Lock()
-				f.idleLocked(w)
-				f.mu.Unlock()
-			}()
-		}
+		pl := pr.resolveLocked(a)
+		starts := pl.start
+		pl.start = nil
+		pr.mu.Unlock()
+		pr.exec(pl)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := pr.startAll(g.ctx, starts); err != nil {
+				mu.Lock()
+				errs = append(errs, fmt.Errorf("The primary container for production variant %s did not pass the ping health check: %w", pr.variant.Name, err))
+				mu.Unlock()
+			}
+		}()
 	}
 	wg.Wait()
-	close(errs)
-	return <-errs
+	return errors.Join(errs...)
 }
 
 // buildPools fetches each variant's artifact and makes its pool, then
 // releases requests waiting for the generation's pools.
-func (f *Fleet) buildPools(ctx context.Context, g *generation) (err error) {
+func (f *Fleet) buildPools(g *generation) (err error) {
+	var pools []*poolRunner
 	defer func() {
-		f.mu.Lock()
-		g.poolsErr = err
-		f.mu.Unlock()
-		close(g.poolsReady)
+		if err == nil {
+			g.pools = pools
+			for _, pr := range pools {
+				f.budget.reserve(pr, strings.ToLower(pr.endpoint), pr.reservationMB())
+			}
+		}
+		g.err = err
+		g.mu.Lock()
+		g.left = len(g.pools)
+		g.mu.Unlock()
+		close(g.ready)
 	}()
 	for _, v := range g.dep.Variants {
-		if _, err := image.Resolve(v.Model.Image); err != nil {
+		spec, err := f.programSpec(v)
+		if err != nil {
 			return fmt.Errorf("variant %s: %w", v.Name, err)
 		}
-		dir, err := f.opts.Artifacts.Fetch(ctx, v.Model.ModelDataURL)
+		dir, err := f.opts.Artifacts.Fetch(g.ctx, v.Model.ModelDataURL)
 		if err != nil {
 			return fmt.Errorf("Failed to download model data for production variant %s: %w", v.Name, err)
 		}
-		p := &pool{f: f, gen: g, endpoint: g.dep.Endpoint, variant: v, modelDir: dir}
-		f.mu.Lock()
-		g.pools = append(g.pools, p)
-		f.mu.Unlock()
+		pools = append(pools, newPoolRunner(f, g, v, dir))
 		if pw, ok := f.opts.Runtime.(prewarmer); ok {
-			if spec, err := f.programSpec(v); err == nil {
-				pw.Prewarm(spec)
-			}
+			pw.Prewarm(spec)
 		}
 	}
 	return nil
@@ -494,36 +384,34 @@ func (f *Fleet) finishDeploy(es *endpointState, g *generation, err error) {
 	f.mu.Lock()
 	if es.pending != g {
 		// Superseded or removed while coming up.
-		f.drainLocked(g)
 		f.mu.Unlock()
+		g.drain()
 		return
 	}
 	es.pending = nil
 	if err != nil {
-		f.drainLocked(g)
 		f.mu.Unlock()
+		g.drain()
 		f.log.Warn("deployment failed", "endpoint", g.dep.Endpoint, "generation", g.dep.Generation, "err", err)
 		f.report(hearth.Report{Endpoint: g.dep.Endpoint, Generation: g.dep.Generation, Outcome: hearth.Failed, Reason: err.Error()})
 		return
 	}
 	old := es.active
 	es.active = g
-	if old != nil {
-		f.drainLocked(old)
-	}
-	gauges := f.gaugesLocked(g)
 	f.mu.Unlock()
-	f.announce(gauges)
+	if old != nil {
+		old.drain()
+	}
+	for _, pr := range g.pools {
+		pr.step(func(p *Pool, now time.Time) Actions { return Actions{ProvisionedBusy: true} })
+	}
 	f.log.Info("endpoint in service", "endpoint", g.dep.Endpoint, "generation", g.dep.Generation)
 	f.report(hearth.Report{Endpoint: g.dep.Endpoint, Generation: g.dep.Generation, Outcome: hearth.Ready})
 }
 
 func (f *Fleet) report(r hearth.Report) {
-	f.mu.Lock()
-	rep := f.opts.Reporter
-	f.mu.Unlock()
-	if rep != nil {
-		rep.Report(context.Background(), r)
+	if f.opts.Reporter != nil {
+		f.opts.Reporter.Report(context.Background(), r)
 	}
 }
 
@@ -532,127 +420,183 @@ func (f *Fleet) Remove(endpoint string, gen int64) {
 	key := strings.ToLower(endpoint)
 	f.mu.Lock()
 	es := f.endpoints[key]
-	if es == nil {
-		f.mu.Unlock()
-		f.report(hearth.Report{Endpoint: endpoint, Generation: gen, Outcome: hearth.Removed})
-		return
-	}
-	es.removed = true
 	var gens []*generation
-	for _, g := range []*generation{es.active, es.pending} {
-		if g != nil {
-			gens = append(gens, g)
+	if es != nil {
+		for _, g := range []*generation{es.active, es.pending} {
+			if g != nil {
+				gens = append(gens, g)
+			}
 		}
-	}
-	es.active, es.pending = nil, nil
-	delete(f.endpoints, key)
-	remaining := len(gens)
-	done := func() {
-		remaining--
-		if remaining == 0 {
-			go f.report(hearth.Report{Endpoint: endpoint, Generation: gen, Outcome: hearth.Removed})
-		}
-	}
-	var gauges []gauge
-	for _, g := range gens {
-		g.cancel()
-		g.onDrained = done
-		f.drainLocked(g)
-		for _, x := range f.gaugesLocked(g) {
-			x.busy, x.pc = 0, 0
-			gauges = append(gauges, x)
-		}
+		delete(f.endpoints, key)
 	}
 	f.mu.Unlock()
-	f.announce(gauges)
+	removed := func() { f.report(hearth.Report{Endpoint: endpoint, Generation: gen, Outcome: hearth.Removed}) }
 	if len(gens) == 0 {
-		f.report(hearth.Report{Endpoint: endpoint, Generation: gen, Outcome: hearth.Removed})
-	}
-}
-
-// drainLocked stops g's idle workers now and its busy ones when they finish.
-func (f *Fleet) drainLocked(g *generation) {
-	g.draining = true
-	for _, p := range g.pools {
-		for _, w := range append([]*worker(nil), p.workers...) {
-			if w.state == stateIdle {
-				f.stopLocked(w)
-			}
-		}
-		for _, ch := range p.waiters {
-			close(ch)
-		}
-		p.waiters = nil
-	}
-	f.checkDrainedLocked(g)
-}
-
-func (f *Fleet) checkDrainedLocked(g *generation) {
-	if !g.draining || g.dead {
+		removed()
 		return
 	}
-	for _, p := range g.pools {
-		for _, w := range p.workers {
-			if w.state != stateDead {
-				return
+	var left sync.WaitGroup
+	left.Add(len(gens))
+	for _, g := range gens {
+		g.whenDrained(left.Done)
+		g.drain()
+		for _, pr := range g.poolsIfReady() {
+			// The variant serves nothing more: its gauge reads 0 of 0.
+			if f.opts.Observer != nil {
+				f.opts.Observer.ProvisionedBusy(pr.endpoint, pr.variant.Name, f.opts.Clock.Now(), 0, 0)
 			}
 		}
-		if p.inflight > 0 {
-			return
-		}
 	}
-	g.dead = true
-	if g.onDrained != nil {
-		g.onDrained()
+	f.goBackground(func() {
+		left.Wait()
+		removed()
+	})
+}
+
+// poolsIfReady returns the generation's pools if they have been made.
+func (g *generation) poolsIfReady() []*poolRunner {
+	select {
+	case <-g.ready:
+		return g.pools
+	default:
+		return nil
 	}
 }
 
-// Close stops every worker and waits for background work.
+// drain stops the generation: idle workers now, busy ones when their
+// request finishes; a generation still coming up stops coming up.
+func (g *generation) drain() {
+	g.mu.Lock()
+	if g.draining {
+		g.mu.Unlock()
+		return
+	}
+	g.draining = true
+	g.mu.Unlock()
+	g.cancel()
+	g.f.goBackground(func() {
+		<-g.ready
+		if len(g.pools) == 0 {
+			g.finish()
+			return
+		}
+		for _, pr := range g.pools {
+			pr.step(func(p *Pool, now time.Time) Actions { return p.Drain(now) })
+		}
+	})
+}
+
+// whenDrained runs fn once every pool of the draining generation has
+// nothing running or in flight.
+func (g *generation) whenDrained(fn func()) {
+	g.mu.Lock()
+	if g.dead {
+		g.mu.Unlock()
+		fn()
+		return
+	}
+	g.onDrained = append(g.onDrained, fn)
+	g.mu.Unlock()
+}
+
+// poolDrained is called once by each pool when it has drained.
+func (g *generation) poolDrained() {
+	g.mu.Lock()
+	g.left--
+	done := g.left <= 0
+	g.mu.Unlock()
+	if done {
+		g.finish()
+	}
+}
+
+func (g *generation) finish() {
+	g.mu.Lock()
+	if g.dead {
+		g.mu.Unlock()
+		return
+	}
+	g.dead = true
+	fns := g.onDrained
+	g.onDrained = nil
+	g.mu.Unlock()
+	for _, fn := range fns {
+		fn()
+	}
+}
+
+// allPools lists the pools of every generation that has them.
+func (f *Fleet) allPools() []*poolRunner {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	var out []*poolRunner
+	for _, es := range f.endpoints {
+		for _, g := range []*generation{es.active, es.pending} {
+			if g != nil {
+				out = append(out, g.poolsIfReady()...)
+			}
+		}
+	}
+	return out
+}
+
+// Close stops taking deployments, drains every endpoint, and stops every
+// worker — busy ones too, once ctx is done — then waits for background
+// work.
 func (f *Fleet) Close(ctx context.Context) error {
 	f.mu.Lock()
 	f.closed = true
-	var procs []runtime.Process
+	var gens []*generation
 	for _, es := range f.endpoints {
 		for _, g := range []*generation{es.active, es.pending} {
-			if g == nil {
-				continue
+			if g != nil {
+				gens = append(gens, g)
 			}
-			g.cancel()
-			g.draining = true
-			for _, p := range g.pools {
-				for _, w := range p.workers {
-					w.stopping = true
+		}
+	}
+	f.mu.Unlock()
+	var left sync.WaitGroup
+	left.Add(len(gens))
+	for _, g := range gens {
+		g.whenDrained(left.Done)
+		g.drain()
+	}
+	done := make(chan struct{})
+	go func() { left.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		// In-flight requests ran out of time: stop what still runs.
+		for _, g := range gens {
+			for _, pr := range g.poolsIfReady() {
+				pr.mu.Lock()
+				ws := make([]*worker, 0, len(pr.workers))
+				for _, w := range pr.workers {
+					ws = append(ws, w)
+				}
+				pr.mu.Unlock()
+				for _, w := range ws {
 					if w.proc != nil {
-						procs = append(procs, w.proc)
+						w.markStopping()
+						kctx, cancel := context.WithTimeout(context.Background(), time.Second)
+						_ = w.proc.Stop(kctx)
+						cancel()
 					}
 				}
 			}
 		}
 	}
-	f.mu.Unlock()
-	var wg sync.WaitGroup
-	for _, p := range procs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			stopCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			defer cancel()
-			_ = p.Stop(stopCtx)
-		}()
-	}
-	wg.Wait()
 	f.bg.Wait()
-	f.transport.CloseIdleConnections()
 	return nil
 }
 
 // pickVariant chooses the pool for a request: the named target variant, or
-// a weighted random choice.
-func (g *generation) pickVariant(target string) (*pool, error) {
+// a weighted random choice. Called with Fleet.mu read-locked.
+func (g *generation) pickVariant(target string) (*poolRunner, error) {
 	if target != "" {
-		for _, p := range g.pools {
-			if strings.EqualFold(p.variant.Name, target) {
-				return p, nil
+		for _, pr := range g.pools {
+			if strings.EqualFold(pr.variant.Name, target) {
+				return pr, nil
 			}
 		}
 		return nil, errNoVariant
@@ -661,17 +605,17 @@ func (g *generation) pickVariant(target string) (*pool, error) {
 		return g.pools[0], nil
 	}
 	total := 0.0
-	for _, p := range g.pools {
-		total += p.variant.Weight
+	for _, v := range g.dep.Variants {
+		total += v.Weight
 	}
 	if total <= 0 {
 		return nil, errNoWeight
 	}
 	x := rand.Float64() * total
-	for _, p := range g.pools {
-		x -= p.variant.Weight
+	for i, v := range g.dep.Variants {
+		x -= v.Weight
 		if x < 0 {
-			return p, nil
+			return g.pools[i], nil
 		}
 	}
 	return g.pools[len(g.pools)-1], nil
@@ -692,107 +636,68 @@ type WorkerCount struct {
 
 // WorkerCounts counts running workers by endpoint, variant, kind and state.
 func (f *Fleet) WorkerCounts() []WorkerCount {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	type key struct{ e, v, k, s string }
-	counts := map[key]int{}
-	for _, es := range f.endpoints {
-		for _, g := range []*generation{es.active, es.pending} {
-			if g == nil {
-				continue
-			}
-			for _, p := range g.pools {
-				for _, w := range p.workers {
-					if w.state == stateDead {
-						continue
-					}
-					kind := "on-demand"
-					if w.provisioned {
-						kind = "provisioned"
-					}
-					counts[key{es.name, p.variant.Name, kind, w.state.String()}]++
-				}
-			}
+	var out []WorkerCount
+	for _, pr := range f.allPools() {
+		pr.mu.Lock()
+		for k, n := range pr.pool.Census() {
+			out = append(out, WorkerCount{Endpoint: pr.endpoint, Variant: pr.variant.Name, Kind: k[0], State: k[1], Count: n})
 		}
+		pr.mu.Unlock()
 	}
-	out := make([]WorkerCount, 0, len(counts))
-	for k, n := range counts {
-		out = append(out, WorkerCount{Endpoint: k.e, Variant: k.v, Kind: k.k, State: k.s, Count: n})
-	}
+	// Generations of one endpoint may share a variant name: add them up.
 	sort.Slice(out, func(i, j int) bool {
 		a, b := out[i], out[j]
-		return a.Endpoint+a.Variant+a.Kind+a.State < b.Endpoint+b.Variant+b.Kind+b.State
+		return a.Endpoint+"\x00"+a.Variant+"\x00"+a.Kind+"\x00"+a.State < b.Endpoint+"\x00"+b.Variant+"\x00"+b.Kind+"\x00"+b.State
 	})
-	return out
+	merged := out[:0]
+	for _, c := range out {
+		if n := len(merged); n > 0 && merged[n-1].Endpoint == c.Endpoint && merged[n-1].Variant == c.Variant &&
+			merged[n-1].Kind == c.Kind && merged[n-1].State == c.State {
+			merged[n-1].Count += c.Count
+			continue
+		}
+		merged = append(merged, c)
+	}
+	return merged
 }
 
-// MemoryUsedMB is the memory reserved by running workers.
-func (f *Fleet) MemoryUsedMB() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.memUsedMB
-}
+// MemoryUsedMB is the memory held by running workers.
+func (f *Fleet) MemoryUsedMB() int { return f.budget.usedMB() }
 
-func itoa(n int) string { return strconv.Itoa(n) }
+// MemoryBudgetMB is the budget all workers share (0: unlimited).
+func (f *Fleet) MemoryBudgetMB() int { return f.budget.totalMB }
 
 // SetReporter sets where deployment outcomes go. Call it before the first
 // Deploy; it exists because the reporter (the control plane) is built with
 // the fleet as its deployer.
-func (f *Fleet) SetReporter(r hearth.Reporter) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.opts.Reporter = r
-}
+func (f *Fleet) SetReporter(r hearth.Reporter) { f.opts.Reporter = r }
 
-// WorkerURLs lists the base URLs of the running workers of an endpoint's
+// WorkerURLs lists the base URLs of the ready workers of an endpoint's
 // active deployment, for diagnostics and for benchmarks that compare a
 // request through Hearth with one sent straight to the worker.
 func (f *Fleet) WorkerURLs(endpoint string) []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	f.mu.RLock()
 	es := f.endpoints[strings.ToLower(endpoint)]
-	if es == nil || es.active == nil {
+	var g *generation
+	if es != nil {
+		g = es.active
+	}
+	f.mu.RUnlock()
+	if g == nil {
 		return nil
 	}
 	var out []string
-	for _, p := range es.active.pools {
-		for _, w := range p.workers {
-			if w.state == stateIdle || w.state == stateBusy {
-				out = append(out, w.base)
+	for _, pr := range g.poolsIfReady() {
+		pr.mu.Lock()
+		for id, w := range pr.workers {
+			if ph, _, ok := pr.pool.Worker(id); ok && (ph == Idle || ph == Busy) && w.proc != nil {
+				out = append(out, "http://"+w.proc.Addr())
 			}
 		}
+		pr.mu.Unlock()
 	}
+	sort.Strings(out)
 	return out
-}
-
-// gauge is one variant's provisioned-concurrency reading.
-type gauge struct {
-	endpoint, variant string
-	busy, pc          int
-}
-
-func (f *Fleet) gaugesLocked(g *generation) []gauge {
-	out := make([]gauge, 0, len(g.pools))
-	for _, p := range g.pools {
-		pc := 0
-		if p.variant.Serverless != nil {
-			pc = p.variant.Serverless.ProvisionedConcurrency
-		}
-		out = append(out, gauge{p.endpoint, p.variant.Name, p.provBusy, pc})
-	}
-	return out
-}
-
-// announce tells the observer the variants' provisioned concurrency, so
-// that idle periods are recorded as such.
-func (f *Fleet) announce(gs []gauge) {
-	if f.opts.Observer == nil {
-		return
-	}
-	now := f.opts.Clock.Now()
-	for _, g := range gs {
-		f.opts.Observer.ProvisionedBusy(g.endpoint, g.variant, now, g.busy, g.pc)
-	}
 }
 
 // VariantMemory is the memory a variant's running workers use.
@@ -811,26 +716,31 @@ func (f *Fleet) MemoryUse() []VariantMemory {
 		pids  []int
 		size  int
 	}
-	f.mu.Lock()
-	var items []item
+	f.mu.RLock()
+	var actives []*generation
 	for _, es := range f.endpoints {
-		if es.active == nil {
-			continue
+		if es.active != nil {
+			actives = append(actives, es.active)
 		}
-		for _, p := range es.active.pools {
-			it := item{ep: es.name, v: p.variant.Name}
-			for _, w := range p.workers {
-				if (w.state == stateIdle || w.state == stateBusy) && w.proc != nil {
+	}
+	f.mu.RUnlock()
+	var items []item
+	for _, g := range actives {
+		for _, pr := range g.poolsIfReady() {
+			it := item{ep: pr.endpoint, v: pr.variant.Name}
+			pr.mu.Lock()
+			for id, w := range pr.workers {
+				if ph, _, ok := pr.pool.Worker(id); ok && (ph == Idle || ph == Busy) && w.proc != nil && w.proc.Pid() > 0 {
 					it.pids = append(it.pids, w.proc.Pid())
 					it.size += w.memMB
 				}
 			}
+			pr.mu.Unlock()
 			if len(it.pids) > 0 {
 				items = append(items, it)
 			}
 		}
 	}
-	f.mu.Unlock()
 	out := make([]VariantMemory, 0, len(items))
 	for _, it := range items {
 		used, ok := 0.0, true

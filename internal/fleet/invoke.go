@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"hearth/internal/runtime"
 )
 
 // Served says how an invocation found its worker.
@@ -96,39 +98,35 @@ const (
 // Invoke routes req to a worker of the endpoint's active deployment.
 func (f *Fleet) Invoke(ctx context.Context, req *Request) (*Response, error) {
 	start := f.opts.Clock.Now()
-	f.mu.Lock()
+	f.mu.RLock()
 	es := f.endpoints[strings.ToLower(req.Endpoint)]
-	if es == nil || es.removed {
-		f.mu.Unlock()
+	var g *generation
+	if es != nil {
+		g = es.active
+	}
+	f.mu.RUnlock()
+	if es == nil {
 		return nil, &Error{Kind: NotFound, Endpoint: req.Endpoint,
 			Message: fmt.Sprintf("Endpoint %s of account %s not found.", req.Endpoint, f.opts.AccountID)}
 	}
-	g := es.active
 	if g == nil {
-		f.mu.Unlock()
 		return nil, &Error{Kind: NotInService, Endpoint: req.Endpoint,
 			Message: fmt.Sprintf("Endpoint %s of account %s is not in service.", req.Endpoint, f.opts.AccountID)}
 	}
 	select {
-	case <-g.poolsReady:
-	default:
+	case <-g.ready:
+	case <-ctx.Done():
 		// A restored deployment whose pools are still being made.
-		f.mu.Unlock()
-		select {
-		case <-g.poolsReady:
-		case <-ctx.Done():
-			return nil, &Error{Kind: WorkerFailure, Endpoint: req.Endpoint, Message: "Request canceled while the endpoint was being restored."}
-		}
-		f.mu.Lock()
+		return nil, &Error{Kind: WorkerFailure, Endpoint: req.Endpoint, Message: "Request canceled while the endpoint was being restored."}
 	}
-	if g.poolsErr != nil {
-		f.mu.Unlock()
+	if g.err != nil {
 		return nil, &Error{Kind: NotInService, Endpoint: req.Endpoint,
-			Message: fmt.Sprintf("Endpoint %s of account %s is not in service: %v", req.Endpoint, f.opts.AccountID, g.poolsErr)}
+			Message: fmt.Sprintf("Endpoint %s of account %s is not in service: %v", req.Endpoint, f.opts.AccountID, g.err)}
 	}
-	p, err := g.pickVariant(req.TargetVariant)
+	f.mu.RLock()
+	pr, err := g.pickVariant(req.TargetVariant)
+	f.mu.RUnlock()
 	if err != nil {
-		f.mu.Unlock()
 		if errors.Is(err, errNoVariant) {
 			return nil, &Error{Kind: NoVariant, Endpoint: req.Endpoint, Variant: req.TargetVariant,
 				Message: fmt.Sprintf("Endpoint %s does not have target variant %s.", req.Endpoint, req.TargetVariant)}
@@ -136,179 +134,130 @@ func (f *Fleet) Invoke(ctx context.Context, req *Request) (*Response, error) {
 		return nil, &Error{Kind: NotInService, Endpoint: req.Endpoint, Message: fmt.Sprintf("Endpoint %s has no variant with traffic weight above 0.", req.Endpoint)}
 	}
 	limit := InstanceMaxPayload
-	if p.variant.Serverless != nil {
+	if pr.variant.Serverless != nil {
 		limit = ServerlessMaxPayload
 	}
 	if len(req.Body) > limit {
-		f.mu.Unlock()
-		return nil, &Error{Kind: TooLarge, Endpoint: req.Endpoint, Variant: p.variant.Name,
-			Message: fmt.Sprintf("Request payload of %d bytes exceeds the %d-byte limit of variant %s.", len(req.Body), limit, p.variant.Name)}
+		return nil, &Error{Kind: TooLarge, Endpoint: req.Endpoint, Variant: pr.variant.Name,
+			Message: fmt.Sprintf("Request payload of %d bytes exceeds the %d-byte limit of variant %s.", len(req.Body), limit, pr.variant.Name)}
 	}
-	w, served, err := f.acquireLocked(ctx, p) // unlocks f.mu
+	w, served, err := pr.acquire(ctx)
 	if err != nil {
 		if e, ok := err.(*Error); ok && e.Kind == Throttle {
-			f.observe(p, start, Invocation{Served: Throttled})
+			f.observe(pr, start, Invocation{Served: Throttled})
 		}
 		return nil, err
 	}
 	if served == Cold && f.opts.Observer != nil {
-		f.opts.Observer.ColdStart(p.endpoint, p.variant.Name, start, f.opts.Clock.Now().Sub(start))
+		f.opts.Observer.ColdStart(pr.endpoint, pr.variant.Name, start, f.opts.Clock.Now().Sub(start))
 	}
 	resp, modelLatency, err := f.forward(ctx, w, req, limit)
-	f.release(w, err != nil)
+	pr.release(w, err != nil)
 	inv := Invocation{Served: served, ModelLatency: modelLatency, Overhead: f.opts.Clock.Now().Sub(start) - modelLatency}
 	if err != nil {
 		inv.Failed = true
-		f.observe(p, start, inv)
+		f.observe(pr, start, inv)
 		return nil, err
 	}
 	inv.Status = resp.Status
-	f.observe(p, start, inv)
-	resp.Variant = p.variant.Name
+	f.observe(pr, start, inv)
+	resp.Variant = pr.variant.Name
 	resp.Served = served
 	if resp.Status < 200 || resp.Status > 299 {
-		return nil, &Error{Kind: ModelFailure, Endpoint: req.Endpoint, Variant: p.variant.Name,
+		return nil, &Error{Kind: ModelFailure, Endpoint: req.Endpoint, Variant: pr.variant.Name,
 			ModelStatus: resp.Status, ModelBody: resp.Body, Message: string(resp.Body)}
 	}
 	return resp, nil
 }
 
-func (f *Fleet) observe(p *pool, at time.Time, inv Invocation) {
+func (f *Fleet) observe(pr *poolRunner, at time.Time, inv Invocation) {
 	if f.opts.Observer != nil {
-		f.opts.Observer.Invoked(p.endpoint, p.variant.Name, at, inv)
+		f.opts.Observer.Invoked(pr.endpoint, pr.variant.Name, at, inv)
 	}
 }
 
-// acquireLocked finds p a worker for one request. Called with f.mu held;
-// returns with it released.
-func (f *Fleet) acquireLocked(ctx context.Context, p *pool) (*worker, Served, error) {
-	var idleOnDemand *worker
-	for _, w := range p.workers {
-		if w.state != stateIdle {
-			continue
+// acquire finds the request a worker: the pool decides, the runner starts
+// a cold worker or waits in the queue as it says.
+func (pr *poolRunner) acquire(ctx context.Context) (*worker, Served, error) {
+	pr.mu.Lock()
+	pr.nextReq++
+	req := pr.nextReq
+	gr := pr.pool.Acquire(pr.f.opts.Clock.Now(), req)
+	switch gr.Outcome {
+	case Granted:
+		w := pr.workers[gr.Worker]
+		var pl plan
+		if gr.Served == WarmProvisioned {
+			pl = pr.resolveLocked(Actions{ProvisionedBusy: true})
+		} else {
+			pr.armLocked()
 		}
-		if w.provisioned {
-			w.state = stateBusy
-			p.inflight++
-			p.provBusy++
-			busy, pc := p.provBusy, p.alwaysWarm()
-			f.mu.Unlock()
-			if f.opts.Observer != nil {
-				f.opts.Observer.ProvisionedBusy(p.endpoint, p.variant.Name, f.opts.Clock.Now(), busy, pc)
+		pr.mu.Unlock()
+		pr.exec(pl)
+		return w, gr.Served, nil
+	case ColdStart:
+		w := pr.newWorkerLocked(gr.Worker)
+		pr.mu.Unlock()
+		if err := pr.start(ctx, w, true); err != nil {
+			if errors.Is(err, errMemory) {
+				return nil, Cold, &Error{Kind: Unavailable, Endpoint: pr.endpoint, Variant: pr.variant.Name,
+					Message: fmt.Sprintf("Insufficient capacity to start a worker for endpoint %s: %v.", pr.endpoint, err)}
 			}
-			return w, WarmProvisioned, nil
+			return nil, Cold, &Error{Kind: WorkerFailure, Endpoint: pr.endpoint, Variant: pr.variant.Name,
+				Message: fmt.Sprintf("The worker for production variant %s failed to start: %v", pr.variant.Name, err)}
 		}
-		// Prefer the most recently used on-demand worker, so the others
-		// can reach their keep-warm deadline and stop.
-		if idleOnDemand == nil || w.lastUsed.After(idleOnDemand.lastUsed) {
-			idleOnDemand = w
-		}
-	}
-	if w := idleOnDemand; w != nil {
-		w.state = stateBusy
-		if w.expiry != nil {
-			w.expiry.Stop()
-			w.expiry = nil
-		}
-		p.inflight++
-		f.mu.Unlock()
-		return w, WarmOnDemand, nil
-	}
-	if p.variant.Serverless == nil {
-		// Instance-based: wait briefly for a worker to come free.
-		if len(p.waiters) >= 64*max(1, p.variant.InstanceCount) {
-			f.mu.Unlock()
-			return nil, Throttled, f.throttle(p)
-		}
+		return w, Cold, nil
+	case Queued:
 		ch := make(chan *worker, 1)
-		p.waiters = append(p.waiters, ch)
-		f.mu.Unlock()
+		pr.waiters[req] = ch
+		pr.mu.Unlock()
 		select {
 		case w, ok := <-ch:
 			if !ok {
-				return nil, Throttled, &Error{Kind: NotInService, Endpoint: p.endpoint, Message: "Endpoint " + p.endpoint + " is being updated or deleted."}
+				return nil, Throttled, pr.notInService()
 			}
 			return w, WarmProvisioned, nil
 		case <-ctx.Done():
-			f.mu.Lock()
-			for i, c := range p.waiters {
-				if c == ch {
-					p.waiters = append(p.waiters[:i], p.waiters[i+1:]...)
-					break
+			pr.mu.Lock()
+			canceled := pr.pool.Cancel(req)
+			if canceled {
+				delete(pr.waiters, req)
+			}
+			pr.mu.Unlock()
+			if !canceled {
+				// A worker was handed over meanwhile: give it back.
+				if w, ok := <-ch; ok {
+					pr.release(w, false)
 				}
 			}
-			f.mu.Unlock()
-			// A worker may have been handed over meanwhile.
-			select {
-			case w, ok := <-ch:
-				if ok {
-					f.release(w, false)
-				}
-			default:
-			}
-			return nil, Throttled, &Error{Kind: WorkerFailure, Endpoint: p.endpoint, Message: "Request canceled while waiting for a worker."}
+			return nil, Throttled, &Error{Kind: WorkerFailure, Endpoint: pr.endpoint, Message: "Request canceled while waiting for a worker."}
 		}
+	case Refused:
+		pr.mu.Unlock()
+		return nil, Throttled, pr.notInService()
+	default:
+		pr.mu.Unlock()
+		return nil, Throttled, pr.throttle()
 	}
-	if p.inflight >= p.maxConcurrency() {
-		f.mu.Unlock()
-		return nil, Throttled, f.throttle(p)
-	}
-	p.inflight++
-	f.mu.Unlock()
-	w, err := f.startWorker(ctx, p, false, true)
-	if err != nil {
-		f.mu.Lock()
-		p.inflight--
-		f.checkDrainedLocked(p.gen)
-		f.mu.Unlock()
-		if errors.Is(err, errMemory) {
-			return nil, Cold, &Error{Kind: Unavailable, Endpoint: p.endpoint, Variant: p.variant.Name,
-				Message: fmt.Sprintf("Insufficient capacity to start a worker for endpoint %s: %v.", p.endpoint, err)}
-		}
-		return nil, Cold, &Error{Kind: WorkerFailure, Endpoint: p.endpoint, Variant: p.variant.Name,
-			Message: fmt.Sprintf("The worker for production variant %s failed to start: %v", p.variant.Name, err)}
-	}
-	return w, Cold, nil
 }
 
-func (f *Fleet) throttle(p *pool) error {
-	return &Error{Kind: Throttle, Endpoint: p.endpoint, Variant: p.variant.Name, MaxConc: p.maxConcurrency(),
-		Message: fmt.Sprintf("Rate exceeded: endpoint %s has %d of %d MaxConcurrency requests in flight.", p.endpoint, p.maxConcurrency(), p.maxConcurrency())}
+func (pr *poolRunner) notInService() error {
+	return &Error{Kind: NotInService, Endpoint: pr.endpoint, Message: "Endpoint " + pr.endpoint + " is being updated or deleted."}
+}
+
+func (pr *poolRunner) throttle() error {
+	n := pr.pool.Config().MaxConcurrency
+	return &Error{Kind: Throttle, Endpoint: pr.endpoint, Variant: pr.variant.Name, MaxConc: n,
+		Message: fmt.Sprintf("Rate exceeded: endpoint %s has %d of %d MaxConcurrency requests in flight.", pr.endpoint, n, n)}
 }
 
 // release returns w after a request. A worker that failed mid-request is
-// stopped (and, if provisioned, replaced).
-func (f *Fleet) release(w *worker, failed bool) {
-	f.mu.Lock()
-	p := w.pool
-	p.inflight--
-	wasProv := w.provisioned && w.state == stateBusy
-	if wasProv {
-		p.provBusy--
-	}
-	busy, pc := p.provBusy, p.alwaysWarm()
+// stopped (and, if always-warm, replaced).
+func (pr *poolRunner) release(w *worker, failed bool) {
 	if failed {
-		if w.state == stateBusy {
-			w.state = stateIdle // provBusy already adjusted above
-		}
-		f.stopLocked(w)
 		w.conn.close()
-		replace := w.provisioned && !p.gen.draining
-		f.mu.Unlock()
-		if replace {
-			f.replenish(p)
-		}
-	} else {
-		f.idleLocked(w)
-		f.checkDrainedLocked(p.gen)
-		if w.state == stateDead {
-			w.conn.close()
-		}
-		f.mu.Unlock()
 	}
-	if wasProv && f.opts.Observer != nil {
-		f.opts.Observer.ProvisionedBusy(p.endpoint, p.variant.Name, f.opts.Clock.Now(), busy, pc)
-	}
+	pr.step(func(p *Pool, now time.Time) Actions { return p.Release(now, w.id, failed) })
 }
 
 // forward sends the request to the worker's /invocations over the
@@ -321,19 +270,36 @@ func (f *Fleet) forward(ctx context.Context, w *worker, req *Request, limit int)
 	resp, err := w.conn.roundTrip(ctx, req, f.opts.InvokeTimeout, limit)
 	latency := time.Since(t0)
 	if err != nil {
-		return nil, latency, f.workerFailed(w, err, ctx)
+		return nil, latency, f.workerFailed(w, err)
 	}
 	if resp.tooLarge {
-		return nil, latency, &Error{Kind: ModelFailure, Endpoint: w.pool.endpoint, Variant: w.pool.variant.Name, ModelStatus: 500,
+		return nil, latency, &Error{Kind: ModelFailure, Endpoint: w.pr.endpoint, Variant: w.variant.Name, ModelStatus: 500,
 			Message: fmt.Sprintf("Response payload from primary exceeds the %d-byte limit.", limit)}
 	}
 	return &resp.Response, latency, nil
 }
 
-func (f *Fleet) workerFailed(w *worker, err error, ctx context.Context) error {
-	msg := fmt.Sprintf("The worker serving production variant %s failed while handling the request", w.pool.variant.Name)
-	if errors.Is(err, errInvokeTimeout) {
-		msg = fmt.Sprintf("The model for production variant %s did not respond within %s", w.pool.variant.Name, f.opts.InvokeTimeout)
+// workerFailed names what happened to a request the worker did not
+// answer: a timeout, the worker's exit (with its status), or a closed
+// connection.
+func (f *Fleet) workerFailed(w *worker, err error) error {
+	name := w.variant.Name
+	msg := fmt.Sprintf("The worker serving production variant %s failed while handling the request", name)
+	switch {
+	case errors.Is(err, errInvokeTimeout):
+		msg = fmt.Sprintf("The model for production variant %s did not respond within %s", name, f.opts.InvokeTimeout)
+	default:
+		// A worker that crashed mid-request: its exit is the cause, not
+		// the connection error it produced. Give the exit a moment to be
+		// reaped.
+		select {
+		case <-w.proc.Done():
+			err = fmt.Errorf("worker exited with %s while handling the request", runtime.ExitReason(w.proc.Err()))
+			if out := strings.TrimSpace(w.proc.Output()); out != "" {
+				err = fmt.Errorf("%w: %s", err, lastLines(out, 3))
+			}
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
-	return &Error{Kind: WorkerFailure, Endpoint: w.pool.endpoint, Variant: w.pool.variant.Name, Message: msg + ": " + err.Error()}
+	return &Error{Kind: WorkerFailure, Endpoint: w.pr.endpoint, Variant: name, Message: msg + ": " + err.Error()}
 }

@@ -1,0 +1,115 @@
+package fleet
+
+import (
+	"fmt"
+	"sync"
+)
+
+// budget is the host memory budget shared by every worker. Always-warm
+// capacity is reserved when a deployment is admitted, so provisioned
+// workers and instances never wait for memory; on-demand workers share
+// what the reservations leave, evicting idle ones least-recently-used.
+type budget struct {
+	totalMB int // 0: unlimited
+
+	mu       sync.Mutex
+	reserved map[*poolRunner]reservation
+	onDemand int // MB held by running on-demand workers
+	warm     int // MB held by running always-warm workers
+}
+
+type reservation struct {
+	endpoint string
+	mb       int
+}
+
+func newBudget(totalMB int) *budget {
+	return &budget{totalMB: totalMB, reserved: map[*poolRunner]reservation{}}
+}
+
+// admit says whether endpoint may reserve needMB of always-warm capacity
+// beside every other endpoint's reservation (its own current generations
+// are being replaced and do not count).
+func (b *budget) admit(endpoint string, needMB int) error {
+	if b.totalMB <= 0 {
+		return nil
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	others := 0
+	for _, r := range b.reserved {
+		if r.endpoint != endpoint {
+			others += r.mb
+		}
+	}
+	if others+needMB > b.totalMB {
+		return fmt.Errorf("endpoint %s needs %d MB of always-warm workers (provisioned concurrency × MemorySizeInMB), but only %d MB of the host's %d MB memory budget are free (other endpoints reserve %d MB; see --memory-budget)",
+			endpoint, needMB, b.totalMB-others, b.totalMB, others)
+	}
+	return nil
+}
+
+// reserve sets a pool's reservation (0 removes it).
+func (b *budget) reserve(pr *poolRunner, endpoint string, mb int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if mb <= 0 {
+		delete(b.reserved, pr)
+		return
+	}
+	b.reserved[pr] = reservation{endpoint: endpoint, mb: mb}
+}
+
+// takeWarm accounts an always-warm worker; it draws on its pool's
+// reservation and never fails.
+func (b *budget) takeWarm(mb int) {
+	b.mu.Lock()
+	b.warm += mb
+	b.mu.Unlock()
+}
+
+// takeOnDemand claims mb for an on-demand worker if the unreserved budget
+// has room.
+func (b *budget) takeOnDemand(mb int) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.totalMB > 0 && b.onDemand+mb > b.freeLocked() {
+		return false
+	}
+	b.onDemand += mb
+	return true
+}
+
+func (b *budget) freeLocked() int {
+	r := 0
+	for _, x := range b.reserved {
+		r += x.mb
+	}
+	return b.totalMB - r
+}
+
+// give returns a worker's memory.
+func (b *budget) give(mb int, warm bool) {
+	b.mu.Lock()
+	if warm {
+		b.warm -= mb
+	} else {
+		b.onDemand -= mb
+	}
+	b.mu.Unlock()
+}
+
+// usedMB is the memory held by running workers.
+func (b *budget) usedMB() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.warm + b.onDemand
+}
+
+// shortage explains a refused on-demand start.
+func (b *budget) shortage(mb int) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return fmt.Errorf("%w: %d MB needed; the %d MB budget has %d MB reserved for always-warm workers and %d MB in use by busy on-demand workers (see --memory-budget)",
+		errMemory, mb, b.totalMB, b.totalMB-b.freeLocked(), b.onDemand)
+}
