@@ -264,13 +264,14 @@ func (p *Pool) Started(now time.Time, id WorkerID) Actions {
 	if s == nil || s.phase != Starting {
 		return Actions{}
 	}
+	if s.provisioned {
+		p.fillBackoff, p.lastFailure = 0, ""
+	}
 	if s.forRequest {
+		// The request that started it holds it (even while draining:
+		// it still gets its answer, and the worker stops after).
 		s.forRequest = false
 		s.phase = Busy
-		if p.draining {
-			// The request still gets its answer; the worker stops after.
-			return Actions{}
-		}
 		return Actions{}
 	}
 	return p.idle(now, s)
@@ -309,7 +310,9 @@ func (p *Pool) Release(now time.Time, id WorkerID, failed bool) Actions {
 		p.provBusy--
 		a.ProvisionedBusy = true
 	}
-	if failed {
+	if failed || s.phase == Stopping {
+		// A worker that failed its request, or whose process ended
+		// while serving it, is done.
 		s.phase = Stopping
 		a.Stop = append(a.Stop, id)
 		a.add(p.Fill(now))
