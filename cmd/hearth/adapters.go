@@ -51,5 +51,5 @@ func (t scalingTargets) SetCapacity(ctx context.Context, endpoint, variant, dime
 	}
 	ctx, cancel := context.WithTimeout(ctx, t.wait)
 	defer cancel()
-	return t.control.WaitInService(ctx, endpoint, 5*time.Millisecond)
+	return t.control.WaitInService(ctx, endpoint)
 }

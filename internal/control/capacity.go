@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"hearth"
 	"hearth/internal/awserr"
@@ -77,7 +76,7 @@ func (s *Service) UpdateEndpointWeightsAndCapacities(ctx context.Context, in *Up
 	}
 	name := *in.EndpointName
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	var rec endpointRecord
 	var dep hearth.Deployment
 	err := s.store.Update(ctx, func(tx *store.Tx) error {
@@ -149,7 +148,7 @@ func (s *Service) UpdateEndpointWeightsAndCapacities(ctx context.Context, in *Up
 	if err != nil {
 		return nil, err
 	}
-	s.deployer.Deploy(dep)
+	s.intend(func() { s.deployer.Deploy(dep) })
 	return map[string]string{"EndpointArn": rec.EndpointArn}, nil
 }
 
@@ -197,10 +196,12 @@ func (s *Service) VariantCapacity(ctx context.Context, endpoint, variant string)
 	return hearth.Variant{}, false, ErrNoVariant
 }
 
-// WaitInService waits until the endpoint is InService (or Failed, or gone),
-// polling the store; it returns the endpoint's last FailureReason, if any.
-func (s *Service) WaitInService(ctx context.Context, endpoint string, poll time.Duration) error {
+// WaitInService waits until the endpoint is InService (or Failed, or gone)
+// and returns its FailureReason, if any. It wakes on each report the fleet
+// makes rather than polling.
+func (s *Service) WaitInService(ctx context.Context, endpoint string) error {
 	for {
+		changed := s.watch()
 		var rec endpointRecord
 		err := s.store.View(ctx, func(tx *store.Tx) error { return tx.Get(store.KindEndpoint, endpoint, &rec) })
 		switch {
@@ -216,7 +217,7 @@ func (s *Service) WaitInService(ctx context.Context, endpoint string, poll time.
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(poll):
+		case <-changed:
 		}
 	}
 }

@@ -158,7 +158,7 @@ func (s *Service) CreateEndpointConfig(ctx context.Context, in *CreateEndpointCo
 		return nil, awserr.Validation("ShadowProductionVariants are not supported by this server.")
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	rec := configRecord{EndpointConfig: EndpointConfig{
 		EndpointConfigName:     in.EndpointConfigName,
 		EndpointConfigArn:      s.ARN(store.KindEndpointConfig, name),
@@ -340,7 +340,7 @@ func (s *Service) CreateEndpoint(ctx context.Context, in *CreateEndpointInput) (
 	}
 	name := *in.EndpointName
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	now := s.now()
 	var dep *hearth.Deployment
 	rec := endpointRecord{Endpoint: Endpoint{
@@ -374,7 +374,8 @@ func (s *Service) CreateEndpoint(ctx context.Context, in *CreateEndpointInput) (
 	if err != nil {
 		return nil, err
 	}
-	s.deployer.Deploy(*dep)
+	d := *dep
+	s.intend(func() { s.deployer.Deploy(d) })
 	return map[string]string{"EndpointArn": rec.EndpointArn}, nil
 }
 
@@ -466,7 +467,7 @@ func (s *Service) UpdateEndpoint(ctx context.Context, in *CreateEndpointInput) (
 	}
 	name := *in.EndpointName
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	var rec endpointRecord
 	var dep *hearth.Deployment
 	err := s.store.Update(ctx, func(tx *store.Tx) error {
@@ -509,7 +510,8 @@ func (s *Service) UpdateEndpoint(ctx context.Context, in *CreateEndpointInput) (
 	if err != nil {
 		return nil, err
 	}
-	s.deployer.Deploy(*dep)
+	d := *dep
+	s.intend(func() { s.deployer.Deploy(d) })
 	return map[string]string{"EndpointArn": rec.EndpointArn}, nil
 }
 
@@ -534,7 +536,7 @@ func (s *Service) DeleteEndpoint(ctx context.Context, in *NameInput) (struct{}, 
 	}
 	name := *in.EndpointName
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	var rec endpointRecord
 	err := s.store.Update(ctx, func(tx *store.Tx) error {
 		if err := tx.Get(store.KindEndpoint, name, &rec); err != nil {
@@ -553,7 +555,8 @@ func (s *Service) DeleteEndpoint(ctx context.Context, in *NameInput) (struct{}, 
 	if err != nil {
 		return struct{}{}, err
 	}
-	s.deployer.Remove(rec.EndpointName, rec.generation())
+	name, gen := rec.EndpointName, rec.generation()
+	s.intend(func() { s.deployer.Remove(name, gen) })
 	return struct{}{}, nil
 }
 
@@ -593,11 +596,11 @@ func (s *Service) ListEndpoints(ctx context.Context, in *ListInput) (map[string]
 	return withToken(map[string]any{"Endpoints": out}, next), nil
 }
 
-// Report applies the fleet's word on a deployment to the stored endpoint.
+// apply applies the fleet's word on a deployment to the stored endpoint.
 // Reports about a generation the endpoint has moved past are ignored.
-func (s *Service) Report(ctx context.Context, r hearth.Report) {
+func (s *Service) apply(ctx context.Context, r hearth.Report) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	err := s.store.Update(ctx, func(tx *store.Tx) error {
 		var rec endpointRecord
 		if err := tx.Get(store.KindEndpoint, r.Endpoint, &rec); err != nil {

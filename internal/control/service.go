@@ -44,8 +44,26 @@ type Service struct {
 	log      *slog.Logger
 
 	// mu serialises mutations so that check-then-write sequences (exists?
-	// then create) are atomic with respect to each other.
-	mu sync.Mutex
+	// then create) are atomic with respect to each other. Nothing that
+	// holds it calls the deployer: calls are recorded as intents in the
+	// same critical section as the store write and made, in order, after
+	// mu is released (see unlock).
+	mu      sync.Mutex
+	intents []func()
+	flushMu sync.Mutex // one flush at a time keeps intents in order
+
+	// The fleet's reports queue here and are applied by one goroutine.
+	repMu    sync.Mutex
+	reports  []hearth.Report
+	repReady chan struct{} // signalled when reports has items
+	repOnce  sync.Once
+	done     chan struct{}
+	stopOnce sync.Once
+
+	// changed is closed (and replaced) whenever a report changes an
+	// endpoint, to wake WaitInService.
+	changeMu sync.Mutex
+	changed  chan struct{}
 }
 
 // New returns a Service. Call Start to resume the deployments stored by a
@@ -57,7 +75,89 @@ func New(st *store.Store, d hearth.Deployer, opts Options) *Service {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: st, deployer: d, opts: opts, log: opts.Logger}
+	return &Service{store: st, deployer: d, opts: opts, log: opts.Logger,
+		repReady: make(chan struct{}, 1), done: make(chan struct{}), changed: make(chan struct{})}
+}
+
+// intend records a call to the deployer, to be made once mu is released.
+// Called with mu held.
+func (s *Service) intend(call func()) { s.intents = append(s.intents, call) }
+
+// unlock releases mu, then makes the deployer calls recorded under it, in
+// the order they were recorded.
+func (s *Service) unlock() {
+	s.mu.Unlock()
+	s.flushMu.Lock()
+	defer s.flushMu.Unlock()
+	s.mu.Lock()
+	calls := s.intents
+	s.intents = nil
+	s.mu.Unlock()
+	for _, call := range calls {
+		call()
+	}
+}
+
+// Report takes the fleet's word on a deployment. It never blocks: reports
+// queue and one goroutine applies them to the stored endpoints.
+func (s *Service) Report(_ context.Context, r hearth.Report) {
+	s.repOnce.Do(func() { go s.applyReports() })
+	s.repMu.Lock()
+	s.reports = append(s.reports, r)
+	s.repMu.Unlock()
+	select {
+	case s.repReady <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Service) applyReports() {
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-s.repReady:
+		}
+		s.repMu.Lock()
+		batch := s.reports
+		s.reports = nil
+		s.repMu.Unlock()
+		for _, r := range batch {
+			s.apply(context.Background(), r)
+		}
+		s.changeMu.Lock()
+		close(s.changed)
+		s.changed = make(chan struct{})
+		s.changeMu.Unlock()
+	}
+}
+
+// watch returns a channel closed at the next applied report.
+func (s *Service) watch() <-chan struct{} {
+	s.changeMu.Lock()
+	defer s.changeMu.Unlock()
+	return s.changed
+}
+
+// Close stops applying reports.
+func (s *Service) Close() {
+	s.stopOnce.Do(func() { close(s.done) })
+}
+
+// Healthy reports whether the control plane's lock can be taken within
+// d: a stuck lock means every write hangs.
+func (s *Service) Healthy(d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for {
+		if s.mu.TryLock() {
+			s.mu.Unlock()
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // ARN builds arn:aws:sagemaker:{region}:{account}:{kind}/{lower-cased name}.
@@ -161,7 +261,7 @@ func (s *Service) CreateModel(ctx context.Context, in *CreateModelInput) (map[st
 		return nil, awserr.Validation("ModelDataSource is not supported; give the artifact as ModelDataUrl.")
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	rec := modelRecord{Model: Model{
 		ModelName:                in.ModelName,
 		ModelArn:                 s.ARN(store.KindModel, name),
@@ -255,7 +355,7 @@ func (s *Service) get(ctx context.Context, kind store.Kind, name string, v any) 
 
 func (s *Service) del(ctx context.Context, kind store.Kind, name string) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	return s.store.Update(ctx, func(tx *store.Tx) error {
 		ok, err := tx.Delete(kind, name)
 		if err != nil {

@@ -12,52 +12,61 @@ import (
 type budget struct {
 	totalMB int // 0: unlimited
 
-	mu       sync.Mutex
-	reserved map[*poolRunner]reservation
+	mu sync.Mutex
+	// reserved is each endpoint's always-warm capacity (by lower-cased
+	// name), set when a deployment is admitted — before it is stored, so
+	// two endpoints admitted one after the other both count — and when
+	// one is restored, resized or removed.
+	reserved map[string]int
 	onDemand int // MB held by running on-demand workers
 	warm     int // MB held by running always-warm workers
 }
 
-type reservation struct {
-	endpoint string
-	mb       int
-}
-
 func newBudget(totalMB int) *budget {
-	return &budget{totalMB: totalMB, reserved: map[*poolRunner]reservation{}}
+	return &budget{totalMB: totalMB, reserved: map[string]int{}}
 }
 
-// admit says whether endpoint may reserve needMB of always-warm capacity
-// beside every other endpoint's reservation (its own current generations
-// are being replaced and do not count).
+// admit reserves needMB of always-warm capacity for endpoint if it fits
+// beside every other endpoint's reservation (the endpoint's own previous
+// reservation is replaced).
 func (b *budget) admit(endpoint string, needMB int) error {
-	if b.totalMB <= 0 {
-		return nil
-	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	others := 0
-	for _, r := range b.reserved {
-		if r.endpoint != endpoint {
-			others += r.mb
+	for ep, mb := range b.reserved {
+		if ep != endpoint {
+			others += mb
 		}
 	}
-	if others+needMB > b.totalMB {
+	if b.totalMB > 0 && others+needMB > b.totalMB {
 		return fmt.Errorf("endpoint %s needs %d MB of always-warm workers (provisioned concurrency × MemorySizeInMB), but only %d MB of the host's %d MB memory budget are free (other endpoints reserve %d MB; see --memory-budget)",
 			endpoint, needMB, b.totalMB-others, b.totalMB, others)
 	}
+	b.setLocked(endpoint, needMB)
 	return nil
 }
 
-// reserve sets a pool's reservation (0 removes it).
-func (b *budget) reserve(pr *poolRunner, endpoint string, mb int) {
+// reserve sets an endpoint's reservation without checking it (a restored
+// endpoint was admitted before; 0 removes it).
+func (b *budget) reserve(endpoint string, mb int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.setLocked(endpoint, mb)
+}
+
+func (b *budget) setLocked(endpoint string, mb int) {
 	if mb <= 0 {
-		delete(b.reserved, pr)
+		delete(b.reserved, endpoint)
 		return
 	}
-	b.reserved[pr] = reservation{endpoint: endpoint, mb: mb}
+	b.reserved[endpoint] = mb
+}
+
+// reservedMB is the memory reserved for always-warm workers.
+func (b *budget) reservedMB() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.totalMB - b.freeLocked()
 }
 
 // takeWarm accounts an always-warm worker; it draws on its pool's
@@ -82,8 +91,8 @@ func (b *budget) takeOnDemand(mb int) bool {
 
 func (b *budget) freeLocked() int {
 	r := 0
-	for _, x := range b.reserved {
-		r += x.mb
+	for _, mb := range b.reserved {
+		r += mb
 	}
 	return b.totalMB - r
 }

@@ -162,13 +162,18 @@ func (f *Fleet) newGeneration(d hearth.Deployment) *generation {
 }
 
 // Admit checks that d's always-warm workers fit the memory budget next to
-// every other endpoint's reservations.
+// every other endpoint's reservations, and if so reserves it.
 func (f *Fleet) Admit(d hearth.Deployment) error {
+	return f.budget.admit(strings.ToLower(d.Endpoint), alwaysWarmMB(d))
+}
+
+// alwaysWarmMB is the memory d's always-warm workers need.
+func alwaysWarmMB(d hearth.Deployment) int {
 	need := 0
 	for _, v := range d.Variants {
 		need += poolConfig(v, 0).AlwaysWarm * v.MemoryMB()
 	}
-	return f.budget.admit(strings.ToLower(d.Endpoint), need)
+	return need
 }
 
 // endpointLocked finds or makes the endpoint's state; nil once closed.
@@ -195,6 +200,8 @@ func (f *Fleet) Deploy(d hearth.Deployment) {
 		f.mu.Unlock()
 		return
 	}
+	// Admitted already (or restored after a restart): hold its memory.
+	f.budget.reserve(strings.ToLower(d.Endpoint), alwaysWarmMB(d))
 	if es.pending == nil && es.active != nil && sameWorkers(es.active.dep, d) {
 		active := es.active
 		f.mu.Unlock()
@@ -233,6 +240,7 @@ func (f *Fleet) Restore(d hearth.Deployment) {
 	g := f.newGeneration(d)
 	es.active = g
 	f.mu.Unlock()
+	f.budget.reserve(strings.ToLower(d.Endpoint), alwaysWarmMB(d))
 	f.goBackground(func() {
 		err := f.bringUp(g, false)
 		if err != nil && g.pools == nil {
@@ -288,6 +296,7 @@ func (f *Fleet) resize(es *endpointState, g *generation, d hearth.Deployment) {
 		f.mu.Lock()
 		g.dep = d
 		f.mu.Unlock()
+		f.budget.reserve(strings.ToLower(d.Endpoint), alwaysWarmMB(d))
 		for i, pr := range g.pools {
 			started := pr.resize(d.Variants[i])
 			if err := pr.startAll(g.ctx, started); err != nil {
@@ -350,9 +359,6 @@ func (f *Fleet) buildPools(g *generation) (err error) {
 	defer func() {
 		if err == nil {
 			g.pools = pools
-			for _, pr := range pools {
-				f.budget.reserve(pr, strings.ToLower(pr.endpoint), pr.reservationMB())
-			}
 		}
 		g.err = err
 		g.mu.Lock()
@@ -390,7 +396,13 @@ func (f *Fleet) finishDeploy(es *endpointState, g *generation, err error) {
 	}
 	es.pending = nil
 	if err != nil {
+		// The reservation goes back to what still runs.
+		keep := 0
+		if es.active != nil {
+			keep = alwaysWarmMB(es.active.dep)
+		}
 		f.mu.Unlock()
+		f.budget.reserve(strings.ToLower(g.dep.Endpoint), keep)
 		g.drain()
 		f.log.Warn("deployment failed", "endpoint", g.dep.Endpoint, "generation", g.dep.Generation, "err", err)
 		f.report(hearth.Report{Endpoint: g.dep.Endpoint, Generation: g.dep.Generation, Outcome: hearth.Failed, Reason: err.Error()})
@@ -430,6 +442,7 @@ func (f *Fleet) Remove(endpoint string, gen int64) {
 		delete(f.endpoints, key)
 	}
 	f.mu.Unlock()
+	f.budget.reserve(key, 0)
 	removed := func() { f.report(hearth.Report{Endpoint: endpoint, Generation: gen, Outcome: hearth.Removed}) }
 	if len(gens) == 0 {
 		removed()

@@ -89,11 +89,6 @@ func poolConfig(v hearth.Variant, keepWarm time.Duration) PoolConfig {
 		QueueLimit: 64 * max(1, v.InstanceCount)}
 }
 
-// reservationMB is the memory the pool's always-warm workers need.
-func (pr *poolRunner) reservationMB() int {
-	return pr.pool.Config().AlwaysWarm * pr.variant.MemoryMB()
-}
-
 // step applies one event to the pool and carries out what it asks.
 func (pr *poolRunner) step(event func(p *Pool, now time.Time) Actions) {
 	pr.mu.Lock()
@@ -187,7 +182,6 @@ func (pr *poolRunner) exec(pl plan) {
 		pr.f.goBackground(func() { _ = pr.start(context.Background(), w, false) })
 	}
 	if pl.drained {
-		pr.f.budget.reserve(pr, pr.endpoint, 0)
 		pr.gen.poolDrained()
 	}
 }
@@ -326,7 +320,6 @@ func (pr *poolRunner) resize(v hearth.Variant) []*worker {
 	pr.variant.Serverless = v.Serverless
 	pr.variant.InstanceCount = v.InstanceCount
 	a := pr.pool.Resize(pr.f.opts.Clock.Now(), poolConfig(pr.variant, pr.f.opts.KeepWarm))
-	pr.f.budget.reserve(pr, pr.endpoint, pr.reservationMB())
 	pl := pr.resolveLocked(a)
 	started := pl.start
 	pl.start = nil
