@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"log/slog"
 	"net"
@@ -13,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"hearth/internal/artifact"
@@ -21,6 +23,7 @@ import (
 	"hearth/internal/clock"
 	"hearth/internal/cloudwatch"
 	"hearth/internal/control"
+	"hearth/internal/datadir"
 	"hearth/internal/fleet"
 	"hearth/internal/gateway"
 	"hearth/internal/metrics"
@@ -106,6 +109,7 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 type server struct {
 	cfg      serveConfig
 	log      *slog.Logger
+	lock     *datadir.Lock
 	ln       net.Listener
 	store    *store.Store
 	fleet    *fleet.Fleet
@@ -115,13 +119,22 @@ type server struct {
 	recorder *metrics.Recorder
 	targets  scalingTargets
 	runtime  *process.Runtime
+	guard    *process.Guard
 	gateway  *gateway.Gateway
 	devMode  bool
 	budgetMB int
 	dataDir  string
+	// lastTick is when the background loop last ran (Unix nanoseconds),
+	// for /healthz.
+	lastTick atomic.Int64
 }
 
-func newServer(ctx context.Context, cfg serveConfig, logger *slog.Logger) (*server, error) {
+// newServer validates the configuration, then takes the data directory
+// (nothing in it is touched before it is locked), listens, opens the
+// store and builds the parts. Each step undoes the previous ones if it
+// fails, so a refused start changes nothing.
+func newServer(ctx context.Context, cfg serveConfig, logger *slog.Logger) (_ *server, err error) {
+	// Validate.
 	if len(cfg.accountID) != 12 || strings.Trim(cfg.accountID, "0123456789") != "" {
 		return nil, usageError{fmt.Errorf("--account-id %q: must be 12 digits", cfg.accountID)}
 	}
@@ -161,33 +174,53 @@ func newServer(ctx context.Context, cfg serveConfig, logger *slog.Logger) (*serv
 	if err != nil {
 		return nil, err
 	}
-	st, err := store.Open(ctx, dataDir)
-	if err != nil {
-		return nil, err
-	}
 	self, err := os.Executable()
 	if err != nil {
-		st.Close()
 		return nil, fmt.Errorf("locate own executable: %w", err)
+	}
+	s := &server{cfg: cfg, log: logger, devMode: auth == nil, budgetMB: budget, dataDir: dataDir}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+
+	// Lock: one server per data directory.
+	if s.lock, err = datadir.Acquire(dataDir); err != nil {
+		return nil, err
+	}
+	// Listen.
+	if s.ln, err = net.Listen("tcp", cfg.listen); err != nil {
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	// Open the store.
+	if s.store, err = store.Open(ctx, dataDir); err != nil {
+		return nil, err
+	}
+
+	// Build. First clear what a previous run left: worker scratch space,
+	// and worker processes still in this data directory's cgroups.
+	scratch := filepath.Join(dataDir, "workers")
+	_ = os.RemoveAll(scratch)
+	cgroups := process.DetectCgroups("hearth-" + shortHash(dataDir))
+	if n := cgroups.Sweep(); n > 0 {
+		logger.Info("removed workers left by a previous run", "count", n)
+	}
+	if s.guard, err = process.StartGuard(self, "worker", "guard"); err != nil {
+		return nil, err
 	}
 	// s3:// artifacts come from --s3-endpoint-url (path-style, as
 	// self-hosted stores want), or from AWS S3 itself, with the usual
 	// credential chain either way.
 	s3c, err := artifact.NewS3Client(ctx, artifact.S3Config{EndpointURL: cfg.s3EndpointURL, Region: cfg.region, UsePathStyle: cfg.s3EndpointURL != ""})
 	if err != nil {
-		st.Close()
 		return nil, fmt.Errorf("--s3-endpoint-url: %w", err)
 	}
 	fetcher := artifact.New(artifact.Options{CacheDir: filepath.Join(dataDir, "artifacts"), S3: s3c, Logger: logger})
-	scratch := filepath.Join(dataDir, "workers")
-	_ = os.RemoveAll(scratch)
-	s := &server{cfg: cfg, log: logger, store: st, devMode: auth == nil, budgetMB: budget, dataDir: dataDir}
 	// One standby process per built-in runtime makes its cold starts skip
 	// process start-up.
-	s.runtime = &process.Runtime{Cgroups: process.DetectCgroups(), Logger: logger, Standby: 1}
-	s.metrics, err = metrics.Open(ctx, st.DB(), metrics.Options{BasePeriod: cfg.metricPeriod, Logger: logger})
-	if err != nil {
-		st.Close()
+	s.runtime = &process.Runtime{Cgroups: cgroups, Logger: logger, Standby: 1, Guard: s.guard}
+	if s.metrics, err = metrics.Open(ctx, s.store.DB(), metrics.Options{BasePeriod: cfg.metricPeriod, Logger: logger}); err != nil {
 		return nil, err
 	}
 	census := &workerCounts{}
@@ -206,14 +239,14 @@ func newServer(ctx context.Context, cfg serveConfig, logger *slog.Logger) (*serv
 		Region:         cfg.region,
 		AccountID:      cfg.accountID,
 	})
-	s.control = control.New(st, s.fleet, control.Options{
+	s.control = control.New(s.store, s.fleet, control.Options{
 		Region: cfg.region, AccountID: cfg.accountID, Logger: logger,
 		ValidateModelDataURL: func(u string) error { return artifact.ValidateURL(u) },
 	})
 	s.fleet.SetReporter(s.control)
 	census.f = s.fleet
 	s.targets = scalingTargets{control: s.control, wait: cfg.startupTimeout}
-	s.scaling = autoscaling.New(st, s.targets, autoscaling.Options{
+	s.scaling = autoscaling.New(s.store, s.targets, autoscaling.Options{
 		Region: cfg.region, AccountID: cfg.accountID, Logger: logger, MetricPeriod: cfg.metricPeriod,
 	})
 	s.gateway = gateway.New(gateway.Options{
@@ -225,18 +258,53 @@ func newServer(ctx context.Context, cfg serveConfig, logger *slog.Logger) (*serv
 		CloudWatchMatch: cloudwatch.Match,
 		Auth:            auth,
 		Logger:          logger,
+		Health:          s.health,
 	})
-	ln, err := net.Listen("tcp", cfg.listen)
-	if err != nil {
-		st.Close()
-		return nil, fmt.Errorf("listen: %w", err)
-	}
-	s.ln = ln
 	return s, nil
 }
 
+// close releases what newServer acquired, in reverse order.
+func (s *server) close() {
+	if s.control != nil {
+		s.control.Close()
+	}
+	if s.runtime != nil {
+		s.runtime.Close()
+	}
+	if s.guard != nil {
+		_ = s.guard.Close()
+	}
+	if s.store != nil {
+		_ = s.store.Close()
+	}
+	if s.ln != nil {
+		_ = s.ln.Close()
+	}
+	_ = s.lock.Release()
+}
+
+// loopStall is how long the background loop (metric periods, auto
+// scaling) may go without running before /healthz reports it stuck.
+const loopStall = 2 * time.Minute
+
+// health is /healthz's check: the control plane's lock can be taken, and
+// the background loop is running.
+func (s *server) health() error {
+	if !s.control.Healthy(2 * time.Second) {
+		return errors.New("the control plane's lock has been held for over 2s")
+	}
+	if last := s.lastTick.Load(); last != 0 && time.Since(time.Unix(0, last)) > loopStall {
+		return fmt.Errorf("the metrics and auto scaling loop has not run for %s", time.Since(time.Unix(0, last)).Round(time.Second))
+	}
+	return nil
+}
+
+// shutdownGrace bounds how long in-flight requests may take to finish on
+// SIGTERM before their workers are stopped.
+const shutdownGrace = 30 * time.Second
+
 func (s *server) run(ctx context.Context, stdout io.Writer) error {
-	defer s.store.Close()
+	defer s.close()
 	hs := &http.Server{Handler: s.gateway, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(s.ln) }()
@@ -245,9 +313,11 @@ func (s *server) run(ctx context.Context, stdout io.Writer) error {
 	}
 	loopCtx, stopLoops := context.WithCancel(ctx)
 	defer stopLoops()
+	s.lastTick.Store(time.Now().UnixNano())
 	// One loop closes metric periods, then lets auto scaling act on them
 	// and fire due scheduled actions.
 	go s.scaling.Run(loopCtx, scalingMetrics{store: s.metrics, targets: s.targets}, time.Second, func(now time.Time) {
+		s.lastTick.Store(time.Now().UnixNano())
 		for _, m := range s.fleet.MemoryUse() {
 			s.recorder.Variant(m.Endpoint, m.Variant).MemoryUtilization(now, 100*m.UsedMB/m.SizedMB)
 		}
@@ -257,8 +327,8 @@ func (s *server) run(ctx context.Context, stdout io.Writer) error {
 	})
 	s.gateway.SetReady(true)
 	addr := s.ln.Addr().String()
-	s.log.Info("hearth serving", "addr", addr, "data_dir", s.cfg.dataDir, "region", s.cfg.region,
-		"account", s.cfg.accountID, "memory_budget_mb", s.budgetMB, "keep_warm", s.cfg.keepWarm)
+	s.log.Info("hearth serving", "addr", addr, "data_dir", s.dataDir, "region", s.cfg.region,
+		"account", s.cfg.accountID, "memory_budget_mb", s.budgetMB, "keep_warm", s.cfg.keepWarm, "pid", os.Getpid())
 	if s.devMode {
 		s.log.Warn("dev mode: no --credentials-file, so request signatures are not checked; only loopback clients can reach this server")
 	}
@@ -275,18 +345,27 @@ func (s *server) run(ctx context.Context, stdout io.Writer) error {
 		return err
 	case <-ctx.Done():
 	}
-	s.log.Info("shutting down")
+	// Stop taking requests, let those in flight finish (bounded), stop
+	// the workers, then the loops, and flush metrics.
+	s.log.Info("shutting down: finishing in-flight requests", "grace", shutdownGrace)
 	s.gateway.SetReady(false)
-	shutCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	shutCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	_ = hs.Shutdown(shutCtx)
 	_ = s.fleet.Close(shutCtx)
-	s.runtime.Close()
 	stopLoops()
-	if err := s.metrics.Sync(shutCtx); err != nil {
+	if err := s.metrics.Sync(context.Background()); err != nil {
 		s.log.Warn("metrics sync", "err", err)
 	}
+	s.log.Info("stopped")
 	return nil
+}
+
+// shortHash names a data directory in shared places (cgroups).
+func shortHash(s string) string {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(s))
+	return fmt.Sprintf("%08x", h.Sum32())
 }
 
 // parseBudget reads "75%", "16GiB", "8192MiB", "8192MB" or "8192" (MB).

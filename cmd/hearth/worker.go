@@ -19,6 +19,11 @@ func workerCommand(ctx context.Context, args []string, getenv func(string) strin
 		return usageError{fmt.Errorf("worker: name a runtime (xgboost)")}
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if args[0] == "guard" {
+		// Started by `hearth serve`: kills the server's workers when the
+		// server exits, however it exits.
+		return process.RunGuard(os.Stdin)
+	}
 	if args[0] != "xgboost" {
 		return usageError{fmt.Errorf("worker: unknown runtime %q", args[0])}
 	}

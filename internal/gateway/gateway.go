@@ -45,6 +45,9 @@ type Options struct {
 	// MaxBody bounds any request body (the invoke path enforces its own,
 	// smaller, per-variant limits).
 	MaxBody int64
+	// Health, if set, is asked by GET /healthz once the server is ready: a
+	// non-nil error (a stuck lock or loop) answers 503 with its text.
+	Health func() error
 }
 
 // Gateway is the http.Handler for every Hearth API.
@@ -99,6 +102,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if !g.ready.Load() {
 			http.Error(w, "starting", http.StatusServiceUnavailable)
 			return
+		}
+		if g.opts.Health != nil {
+			if err := g.opts.Health(); err != nil {
+				http.Error(w, "unhealthy: "+err.Error(), http.StatusServiceUnavailable)
+				return
+			}
 		}
 		_, _ = io.WriteString(w, "ok\n")
 		return

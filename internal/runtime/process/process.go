@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"hearth/internal/runtime"
 )
@@ -31,6 +32,9 @@ type Runtime struct {
 	// Standby is how many standby processes to keep waiting for each
 	// standby-capable program (see standby.go); 0 disables them.
 	Standby int
+	// Guard, if set, is told of every process group started, so that
+	// workers die with the server even if it is killed with SIGKILL.
+	Guard *Guard
 
 	mu       sync.Mutex
 	spares   map[string][]*spare
@@ -63,7 +67,8 @@ func (rt *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Proces
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", spec.Path, err)
 	}
-	p := &proc{cmd: cmd, out: out, addr: addr, done: make(chan struct{})}
+	p := &proc{cmd: cmd, out: out, addr: addr, done: make(chan struct{}), guard: rt.Guard}
+	rt.Guard.Watch(cmd.Process.Pid)
 	if rt.Cgroups != nil {
 		dirs, err := rt.Cgroups.place(spec, cmd.Process.Pid)
 		if err != nil && rt.Logger != nil {
@@ -104,17 +109,75 @@ func freePort() (int, error) {
 	return port, nil
 }
 
-// wait reaps the process and removes its cgroups.
+// wait reaps the process, kills what it left in its process group and
+// cgroups (a forked server, say), and removes the cgroups.
 func (p *proc) wait() {
 	err := exitError(p.cmd.Wait())
+	pid := p.cmd.Process.Pid
+	_ = syscall.Kill(-pid, syscall.SIGKILL)
 	p.mu.Lock()
 	p.err = err
 	dirs := p.cgroups
 	p.mu.Unlock()
-	for _, d := range dirs {
-		_ = os.Remove(d)
-	}
+	removeCgroups(dirs)
+	p.guard.Forget(pid)
 	close(p.done)
+}
+
+// removeCgroups kills any process left in the cgroups and removes them.
+// A cgroup can only be removed once its last process is gone, which takes
+// a moment after SIGKILL.
+func removeCgroups(dirs []string) {
+	for _, d := range dirs {
+		for try := 0; try < 50; try++ {
+			killCgroup(d)
+			if err := os.Remove(d); err == nil || os.IsNotExist(err) {
+				break
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}
+}
+
+// killCgroup sends SIGKILL to every process in the cgroup dir.
+func killCgroup(dir string) {
+	b, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+	if err != nil {
+		return
+	}
+	for _, f := range strings.Fields(string(b)) {
+		if pid, err := strconv.Atoi(f); err == nil && pid > 1 {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+}
+
+// Sweep removes what a previous run of the server left under the worker
+// cgroups: it kills every process still in them and removes the groups.
+// It returns how many groups it removed.
+func (c *Cgroups) Sweep() int {
+	if c == nil {
+		return 0
+	}
+	n := 0
+	for _, parent := range []string{c.V2, c.MemoryV1, c.CPUV1} {
+		if parent == "" {
+			continue
+		}
+		entries, err := os.ReadDir(parent)
+		if err != nil {
+			continue
+		}
+		var dirs []string
+		for _, e := range entries {
+			if e.IsDir() && strings.HasPrefix(e.Name(), "worker-") {
+				dirs = append(dirs, filepath.Join(parent, e.Name()))
+			}
+		}
+		removeCgroups(dirs)
+		n += len(dirs)
+	}
+	return n
 }
 
 func (p *proc) setCgroups(dirs []string) {
@@ -204,6 +267,7 @@ func (c *Cgroups) limit(dirs []string, spec runtime.Spec) error {
 
 type proc struct {
 	cmd     *exec.Cmd
+	guard   *Guard
 	addr    string
 	out     *tail
 	done    chan struct{}
@@ -282,11 +346,12 @@ func exitError(err error) error {
 	return err
 }
 
-// DetectCgroups finds where Hearth may create worker cgroups: a
-// "hearth-workers" group inside the server's own cgroup, per controller on
-// cgroup v1, when the hierarchy is writable. It returns nil when workers
-// cannot be confined (their memory is then only accounted, not enforced).
-func DetectCgroups() *Cgroups {
+// DetectCgroups finds where Hearth may create worker cgroups: a group
+// called name (one per data directory, so that servers beside each other
+// keep apart) inside the server's own cgroup, per controller on cgroup v1,
+// when the hierarchy is writable. It returns nil when workers cannot be
+// confined (their memory is then only accounted, not enforced).
+func DetectCgroups(name string) *Cgroups {
 	b, err := os.ReadFile("/proc/self/cgroup")
 	if err != nil {
 		return nil
@@ -297,7 +362,7 @@ func DetectCgroups() *Cgroups {
 				return ""
 			}
 		}
-		dir := filepath.Join(base, "hearth-workers")
+		dir := filepath.Join(base, name)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return ""
 		}

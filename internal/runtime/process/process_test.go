@@ -59,7 +59,7 @@ func TestStartStopAndExitReason(t *testing.T) {
 }
 
 func TestWorkersGetTheirOwnCgroupWithMemoryLimit(t *testing.T) {
-	cg := DetectCgroups()
+	cg := DetectCgroups("hearth-test-workers")
 	if cg == nil {
 		t.Skip("no writable cgroup hierarchy on this host")
 	}

@@ -130,7 +130,8 @@ func (rt *Runtime) startSpare(spec runtime.Spec) (*spare, error) {
 		return nil, fmt.Errorf("start %s: %w", spec.Path, err)
 	}
 	r.Close()
-	p := &proc{cmd: cmd, out: out, done: make(chan struct{})}
+	p := &proc{cmd: cmd, out: out, done: make(chan struct{}), guard: rt.Guard}
+	rt.Guard.Watch(cmd.Process.Pid)
 	if rt.Cgroups != nil {
 		// Make its cgroups now, off the cold-start path; limits come with
 		// the hand-off.
