@@ -10,10 +10,16 @@
 //	sleep <duration>   answer after the duration
 //	status <code>      answer with that HTTP status and the body "status <code>"
 //	crash              exit at once with status 3, without answering
+//	hangup             close the connection without answering
 //	env <NAME>         answer the value of an environment variable
 //
 // At start, ECHO_START_DELAY delays listening, ECHO_EXIT_AT_START=<code>
 // exits immediately, and ECHO_NEVER_READY keeps /ping at 503.
+// ECHO_IDLE_TIMEOUT closes kept-alive connections idle that long (as model
+// servers do); ECHO_COUNT_FILE gets a line for every invocation received;
+// ECHO_CHILD_PID_FILE starts a child process that outlives nothing on its
+// own (as a server that forks its real server does) and writes its pid
+// there.
 package main
 
 import (
@@ -23,6 +29,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -46,6 +53,19 @@ func main() {
 	if port == "" {
 		port = "8080"
 	}
+	if os.Getenv("ECHO_CHILD") != "" {
+		// The forked child: it only lives.
+		select {}
+	}
+	if f := os.Getenv("ECHO_CHILD_PID_FILE"); f != "" {
+		child := exec.Command(os.Args[0], "serve")
+		child.Env = append(os.Environ(), "ECHO_CHILD=1")
+		if err := child.Start(); err != nil {
+			fmt.Fprintln(os.Stderr, "echo-worker:", err)
+			os.Exit(1)
+		}
+		_ = os.WriteFile(f, []byte(strconv.Itoa(child.Process.Pid)), 0o644)
+	}
 	model, _ := os.ReadFile(filepath.Join(os.Getenv("SM_MODEL_DIR"), "model.txt"))
 	ready := os.Getenv("ECHO_NEVER_READY") == ""
 	mux := http.NewServeMux()
@@ -56,8 +76,21 @@ func main() {
 	})
 	mux.HandleFunc("POST /invocations", func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
+		if f := os.Getenv("ECHO_COUNT_FILE"); f != "" {
+			if cf, err := os.OpenFile(f, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644); err == nil {
+				fmt.Fprintf(cf, "%s\n", body)
+				cf.Close()
+			}
+		}
 		cmd, arg, _ := strings.Cut(strings.TrimSpace(string(body)), " ")
 		switch cmd {
+		case "hangup":
+			if hj, ok := w.(http.Hijacker); ok {
+				if c, _, err := hj.Hijack(); err == nil {
+					c.Close()
+					return
+				}
+			}
 		case "sleep":
 			d, _ := time.ParseDuration(arg)
 			time.Sleep(d)
@@ -90,7 +123,11 @@ func main() {
 		fmt.Fprintln(os.Stderr, "echo-worker:", err)
 		os.Exit(1)
 	}
-	if err := http.Serve(ln, mux); err != nil {
+	srv := &http.Server{Handler: mux}
+	if d, err := time.ParseDuration(os.Getenv("ECHO_IDLE_TIMEOUT")); err == nil {
+		srv.IdleTimeout = d
+	}
+	if err := srv.Serve(ln); err != nil {
 		fmt.Fprintln(os.Stderr, "echo-worker:", err)
 		os.Exit(1)
 	}

@@ -427,14 +427,16 @@ func (p *Pool) NextDeadline() time.Time {
 }
 
 // Resize applies a new capacity. Missing always-warm workers start;
-// surplus idle ones stop; surplus busy or starting ones become on-demand
-// workers (they finish their request, then keep warm as on-demand do).
+// surplus idle ones stop, surplus starting ones stop once up, and surplus
+// busy ones become on-demand workers (they finish their request, then
+// keep warm as on-demand workers do).
 func (p *Pool) Resize(now time.Time, cfg PoolConfig) Actions {
 	p.cfg = cfg
 	var a Actions
 	surplus := p.provisioned() - cfg.AlwaysWarm
-	// Idle ones first, then starting, then busy.
-	for _, phase := range []Phase{Idle, Starting, Busy} {
+	// Starting ones first (a ready worker is worth keeping), then idle,
+	// then busy.
+	for _, phase := range []Phase{Starting, Idle, Busy} {
 		for _, s := range p.workers {
 			if surplus <= 0 {
 				break
@@ -452,7 +454,8 @@ func (p *Pool) Resize(now time.Time, cfg PoolConfig) Actions {
 				p.provBusy--
 				a.ProvisionedBusy = true
 			case Starting:
-				s.provisioned = false
+				// Stopped as soon as it is up (see idle): it stays
+				// counted meanwhile, so nothing else starts in its place.
 			}
 		}
 	}
