@@ -197,6 +197,7 @@ func newServer(ctx context.Context, cfg serveConfig, logger *slog.Logger) (_ *se
 	if s.store, err = store.Open(ctx, dataDir); err != nil {
 		return nil, err
 	}
+	s.store.SetLogger(logger)
 
 	// Build. First clear what a previous run left: worker scratch space,
 	// and worker processes still in this data directory's cgroups.

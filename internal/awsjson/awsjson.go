@@ -32,7 +32,15 @@ func (t Timestamp) MarshalJSON() ([]byte, error) {
 	return []byte(strconv.FormatFloat(float64(ms)/1000, 'f', -1, 64)), nil
 }
 
-// UnmarshalJSON accepts a number of epoch seconds or an RFC 3339 string.
+// Timestamps run from the year 1 to the end of 9999, in either form: what
+// can be written can be read back.
+var (
+	minTime = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxTime = time.Date(9999, 12, 31, 23, 59, 59, 999e6, time.UTC)
+)
+
+// UnmarshalJSON accepts a number of epoch seconds or an RFC 3339 string,
+// within the same range either way.
 func (t *Timestamp) UnmarshalJSON(b []byte) error {
 	if len(b) > 0 && b[0] == '"' {
 		var s string
@@ -41,6 +49,9 @@ func (t *Timestamp) UnmarshalJSON(b []byte) error {
 		}
 		for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02"} {
 			if v, err := time.Parse(layout, s); err == nil {
+				if v.Before(minTime) || v.After(maxTime) {
+					return fmt.Errorf("timestamp %q out of range", s)
+				}
 				t.Time = v.UTC()
 				return nil
 			}
@@ -58,7 +69,7 @@ func (t *Timestamp) UnmarshalJSON(b []byte) error {
 }
 
 func (t *Timestamp) setEpoch(f float64) error {
-	if math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > 1e11 {
+	if math.IsNaN(f) || math.IsInf(f, 0) || f < float64(minTime.Unix()) || f > float64(maxTime.Unix())+1 {
 		return fmt.Errorf("timestamp %v out of range", f)
 	}
 	// A float64 of epoch seconds carries about microsecond precision; round

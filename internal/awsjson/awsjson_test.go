@@ -71,7 +71,7 @@ func TestWriteErrorShape(t *testing.T) {
 }
 
 func FuzzDecodeTimestamp(f *testing.F) {
-	for _, s := range []string{`1716220800.123`, `"2024-05-20T16:00:00Z"`, `-1`, `"x"`, `1e20`} {
+	for _, s := range []string{`1716220800.123`, `"2024-05-20T16:00:00Z"`, `-1`, `"x"`, `1e20`, `"7000-01-10"`, `"9999-12-31T23:59:59.999Z"`, `253402300800`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -8,6 +8,7 @@ package store
 
 import (
 	"context"
+	"log/slog"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -35,8 +36,12 @@ var ErrNotFound = errors.New("store: not found")
 
 // Store is the database. It is safe for concurrent use.
 type Store struct {
-	db *sql.DB
+	db  *sql.DB
+	log *slog.Logger
 }
+
+// SetLogger sets where the store reports records it had to skip.
+func (s *Store) SetLogger(l *slog.Logger) { s.log = l }
 
 // Open opens (creating if needed) the database in dir.
 func Open(ctx context.Context, dir string) (*Store, error) {
@@ -52,7 +57,7 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 	// One connection: SQLite serialises writers anyway, and a single
 	// connection avoids SQLITE_BUSY between our own goroutines.
 	db.SetMaxOpenConns(1)
-	s := &Store{db: db}
+	s := &Store{db: db, log: slog.New(slog.DiscardHandler)}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -92,6 +97,7 @@ func Key(name string) string { return strings.ToLower(name) }
 type Tx struct {
 	tx  *sql.Tx
 	ctx context.Context
+	log *slog.Logger
 }
 
 // Update runs fn in a read-write transaction, committed if fn returns nil.
@@ -100,7 +106,7 @@ func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	if err := fn(&Tx{tx: tx, ctx: ctx}); err != nil {
+	if err := fn(&Tx{tx: tx, ctx: ctx, log: s.log}); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
@@ -117,7 +123,7 @@ func (s *Store) View(ctx context.Context, fn func(*Tx) error) error {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // read-only
-	return fn(&Tx{tx: tx, ctx: ctx})
+	return fn(&Tx{tx: tx, ctx: ctx, log: s.log})
 }
 
 // Get decodes the document kind/name into v, or returns ErrNotFound.
@@ -174,30 +180,38 @@ func (t *Tx) Delete(kind Kind, name string) (bool, error) {
 
 // List calls fn with every document of kind, in creation order.
 func (t *Tx) List(kind Kind, fn func(doc []byte) error) error {
-	rows, err := t.tx.QueryContext(t.ctx, `SELECT doc FROM resources WHERE kind = ? ORDER BY created, key`, string(kind))
+	return t.list(kind, func(_ string, doc []byte) error { return fn(doc) })
+}
+
+func (t *Tx) list(kind Kind, fn func(key string, doc []byte) error) error {
+	rows, err := t.tx.QueryContext(t.ctx, `SELECT key, doc FROM resources WHERE kind = ? ORDER BY created, key`, string(kind))
 	if err != nil {
 		return fmt.Errorf("list %s: %w", kind, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
+		var key string
 		var doc []byte
-		if err := rows.Scan(&doc); err != nil {
+		if err := rows.Scan(&key, &doc); err != nil {
 			return fmt.Errorf("list %s: %w", kind, err)
 		}
-		if err := fn(doc); err != nil {
+		if err := fn(key, doc); err != nil {
 			return err
 		}
 	}
 	return rows.Err()
 }
 
-// ListInto decodes every document of kind into a new T.
+// ListInto decodes every document of kind into a new T. A document that
+// does not decode (written by another version, or damaged) is skipped and
+// logged: one bad record must not stop every loop that lists its kind.
 func ListInto[T any](t *Tx, kind Kind) ([]T, error) {
 	var out []T
-	err := t.List(kind, func(doc []byte) error {
+	err := t.list(kind, func(key string, doc []byte) error {
 		var v T
 		if err := json.Unmarshal(doc, &v); err != nil {
-			return fmt.Errorf("decode %s: %w", kind, err)
+			t.log.Error("skipping a stored record that does not decode", "kind", string(kind), "key", key, "err", err)
+			return nil
 		}
 		out = append(out, v)
 		return nil

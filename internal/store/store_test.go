@@ -74,3 +74,31 @@ func TestPutGetListDeleteSurviveReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A stored record that no longer decodes is skipped by ListInto, not fatal
+// to the listing: one bad record must not stop every loop over its kind.
+func TestListIntoSkipsUndecodableRecords(t *testing.T) {
+	ctx := context.Background()
+	st, err := Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	err = st.Update(ctx, func(tx *Tx) error {
+		if err := tx.Put(KindModel, "good", time.Unix(1, 0), doc{"good", "g"}); err != nil {
+			return err
+		}
+		return tx.Put(KindModel, "bad", time.Unix(2, 0), map[string]any{"Name": 42})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []doc
+	err = st.View(ctx, func(tx *Tx) (err error) {
+		got, err = ListInto[doc](tx, KindModel)
+		return err
+	})
+	if err != nil || len(got) != 1 || got[0].Name != "good" {
+		t.Fatalf("ListInto = %+v, %v; want the one good record", got, err)
+	}
+}
