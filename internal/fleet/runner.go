@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sort"
 	"sync"
 	"time"
@@ -47,8 +48,9 @@ type worker struct {
 	warm  bool
 	memMB int
 
-	proc runtime.Process // set once started
-	conn workerConn      // used only by whoever holds the worker
+	proc    runtime.Process // set once started
+	conn    workerConn      // used only by whoever holds the worker
+	scratch string          // its working directory, removed when it exits
 
 	mu       sync.Mutex
 	memHeld  bool
@@ -179,7 +181,7 @@ func (pr *poolRunner) exec(pl plan) {
 		pr.f.opts.Observer.ProvisionedBusy(pr.endpoint, pr.variant.Name, pr.f.opts.Clock.Now(), pl.busy, pl.pc)
 	}
 	for _, w := range pl.start {
-		pr.f.goBackground(func() { _ = pr.start(context.Background(), w, false) })
+		pr.f.goBackground(func() { _ = pr.start(pr.gen.ctx, w, false) })
 	}
 	if pl.drained {
 		pr.gen.poolDrained()
@@ -279,6 +281,9 @@ func (w *worker) isStopping() bool {
 func (pr *poolRunner) watch(w *worker) {
 	<-w.proc.Done()
 	w.releaseMemory()
+	if w.scratch != "" {
+		_ = os.RemoveAll(w.scratch)
+	}
 	if !w.isStopping() {
 		pr.f.log.Warn("worker exited", "endpoint", pr.endpoint, "variant", pr.variant.Name, "worker", w.name,
 			"status", runtime.ExitReason(w.proc.Err()))

@@ -52,6 +52,7 @@ func (f *Fleet) spec(pr *poolRunner, w *worker) (runtime.Spec, error) {
 	if err := os.MkdirAll(scratch, 0o700); err != nil {
 		return runtime.Spec{}, fmt.Errorf("worker scratch dir: %w", err)
 	}
+	w.scratch = scratch
 	v := w.variant
 	env := []string{
 		"PATH=" + os.Getenv("PATH"),
