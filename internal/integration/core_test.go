@@ -2,8 +2,6 @@ package integration
 
 import (
 	"context"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,19 +17,14 @@ import (
 	smtypes "github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
 )
 
+var workersRE = regexp.MustCompile(`(?m)^hearth_workers\{([^}]*)\} (\d+)`)
+
 // workerCount reads how many workers of endpoint the server runs, of kind
 // ("provisioned" | "on-demand" | "" for any), from /metrics.
 func workerCount(t *testing.T, s *server, endpoint, kind string) int {
 	t.Helper()
-	resp, err := http.Get(s.url() + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
 	n := 0
-	re := regexp.MustCompile(`(?m)^hearth_workers\{([^}]*)\} (\d+)`)
-	for _, m := range re.FindAllStringSubmatch(string(b), -1) {
+	for _, m := range workersRE.FindAllStringSubmatch(scrape(t, s), -1) {
 		if !strings.Contains(m[1], `endpoint="`+endpoint+`"`) || (kind != "" && !strings.Contains(m[1], `kind="`+kind+`"`)) {
 			continue
 		}
