@@ -24,6 +24,8 @@ import (
 	"hearth/internal/fleet"
 	"hearth/internal/gateway"
 	"hearth/internal/metrics"
+	"hearth/internal/runtime"
+	"hearth/internal/runtime/framework"
 	"hearth/internal/runtime/process"
 	"hearth/internal/sigv4"
 	"hearth/internal/store"
@@ -44,6 +46,7 @@ type serveConfig struct {
 	logLevel        string
 	metricPeriod    time.Duration
 	demo            bool
+	python          string
 }
 
 // flagSet declares serve's flags; every flag has a HEARTH_* environment
@@ -77,6 +80,7 @@ func (c *serveConfig) flagSet(getenv func(string) string, out io.Writer) *flag.F
 	fs.StringVar(&c.s3EndpointURL, "s3-endpoint-url", env("HEARTH_S3_ENDPOINT_URL", ""), "S3-compatible endpoint for s3:// model artifacts (HEARTH_S3_ENDPOINT_URL)")
 	fs.DurationVar(&c.metricPeriod, "metric-period", envDur("HEARTH_METRIC_PERIOD", time.Minute), "finest metric period, and the period auto scaling evaluates on (60s = AWS timing; 1s for demos and tests) (HEARTH_METRIC_PERIOD)")
 	fs.BoolVar(&c.demo, "demo", env("HEARTH_DEMO", "") == "true", "deploy the seed example at start: the XGBoost abalone model on an on-demand and a provisioned serverless endpoint (HEARTH_DEMO=true)")
+	fs.StringVar(&c.python, "python", env("HEARTH_PYTHON", "python3"), "Python interpreter (path, or name on PATH) for scikit-learn and PyTorch models; it needs the framework installed, e.g. Debian's python3-sklearn, python3-torch (HEARTH_PYTHON)")
 	fs.StringVar(&c.logLevel, "log-level", env("HEARTH_LOG_LEVEL", "info"), "debug, info, warn or error (HEARTH_LOG_LEVEL)")
 	return fs
 }
@@ -115,6 +119,7 @@ type server struct {
 	recorder *metrics.Recorder
 	targets  scalingTargets
 	runtime  *process.Runtime
+	frames   *framework.Runtime
 	gateway  *gateway.Gateway
 	devMode  bool
 	budgetMB int
@@ -184,7 +189,10 @@ func newServer(ctx context.Context, cfg serveConfig, logger *slog.Logger) (*serv
 	s := &server{cfg: cfg, log: logger, store: st, devMode: auth == nil, budgetMB: budget, dataDir: dataDir}
 	// One standby process per built-in runtime makes its cold starts skip
 	// process start-up.
-	s.runtime = &process.Runtime{Cgroups: process.DetectCgroups(), Logger: logger, Standby: 1}
+	cgroups := process.DetectCgroups()
+	s.runtime = &process.Runtime{Cgroups: cgroups, Logger: logger, Standby: 1}
+	// scikit-learn and PyTorch models fork from a fork server per framework.
+	s.frames = framework.New(framework.Options{Python: cfg.python, Cgroups: cgroups, Logger: logger})
 	s.metrics, err = metrics.Open(ctx, st.DB(), metrics.Options{BasePeriod: cfg.metricPeriod, Logger: logger})
 	if err != nil {
 		st.Close()
@@ -194,7 +202,7 @@ func newServer(ctx context.Context, cfg serveConfig, logger *slog.Logger) (*serv
 	s.recorder = metrics.NewRecorder(s.metrics, metrics.RecorderOptions{Workers: census})
 	s.fleet = fleet.New(fleet.Options{
 		Observer:       fleetMetrics{s.recorder},
-		Runtime:        s.runtime,
+		Runtime:        runtime.Router{Processes: s.runtime, Frameworks: s.frames},
 		Artifacts:      fetchAdapter{fetcher},
 		Clock:          clock.Real{},
 		Logger:         logger,
@@ -209,6 +217,7 @@ func newServer(ctx context.Context, cfg serveConfig, logger *slog.Logger) (*serv
 	s.control = control.New(st, s.fleet, control.Options{
 		Region: cfg.region, AccountID: cfg.accountID, Logger: logger,
 		ValidateModelDataURL: func(u string) error { return artifact.ValidateURL(u) },
+		CheckFramework:       s.frames.Check,
 	})
 	s.fleet.SetReporter(s.control)
 	census.f = s.fleet
@@ -282,6 +291,7 @@ func (s *server) run(ctx context.Context, stdout io.Writer) error {
 	_ = hs.Shutdown(shutCtx)
 	_ = s.fleet.Close(shutCtx)
 	s.runtime.Close()
+	s.frames.Close()
 	stopLoops()
 	if err := s.metrics.Sync(shutCtx); err != nil {
 		s.log.Warn("metrics sync", "err", err)

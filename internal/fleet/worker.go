@@ -117,20 +117,24 @@ func (f *Fleet) spec(p *pool, w *worker) (runtime.Spec, error) {
 	if err != nil {
 		return runtime.Spec{}, err
 	}
-	s.Path, s.Args, s.Standby = prog.Path, prog.Args, prog.Standby
+	s.Path, s.Args, s.Standby, s.Framework = prog.Path, prog.Args, prog.Standby, prog.Framework
 	return s, nil
 }
 
 // programSpec says what program a variant's workers run: the built-in
 // runtime (`hearth worker xgboost serve`, which speaks the standby
-// hand-off) or the image's executable with `serve`.
+// hand-off), a framework runtime ("sklearn", "pytorch") or the image's
+// executable with `serve`.
 func (f *Fleet) programSpec(v hearth.Variant) (runtime.Spec, error) {
 	ref, err := image.Resolve(v.Model.Image)
 	if err != nil {
 		return runtime.Spec{}, err
 	}
-	if ref.Kind == image.XGBoost {
+	switch ref.Kind {
+	case image.XGBoost:
 		return runtime.Spec{Path: f.opts.SelfPath, Args: []string{"worker", "xgboost", "serve"}, Standby: true}, nil
+	case image.SKLearn, image.PyTorch:
+		return runtime.Spec{Framework: ref.Kind.String()}, nil
 	}
 	return runtime.Spec{Path: ref.Path, Args: []string{"serve"}}, nil
 }
