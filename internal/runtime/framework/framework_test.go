@@ -614,3 +614,58 @@ func TestCheck(t *testing.T) {
 		t.Errorf("Check with a missing Python: %v", err)
 	}
 }
+
+// BenchmarkColdStart measures a scikit-learn worker's cold start through
+// the runtime — Start to the first /ping 200, model loaded — with the fork
+// server already up, against the baseline of starting Python and
+// importing scikit-learn (`python3 -c "import sklearn.ensemble, joblib"`)
+// in the same run.
+func BenchmarkColdStart(b *testing.B) {
+	py := testPython(b, "sklearn", "joblib")
+	dir := sklearnModel(b, py, sklearnInference)
+	rt := ownRuntime(b, py)
+	start(b, rt, SKLearn, dir, "SAGEMAKER_PROGRAM=inference.py") // the fork server is up
+	var starts []time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		p, err := rt.Start(ctx, runtime.Spec{Framework: SKLearn, ModelDir: dir, Dir: b.TempDir(), Env: []string{"SAGEMAKER_PROGRAM=inference.py"}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := waitPing(ctx, p); err != nil {
+			b.Fatalf("%v: %s", err, p.Output())
+		}
+		starts = append(starts, time.Since(t0))
+		b.StopTimer()
+		_ = p.Stop(ctx)
+		cancel()
+		b.StartTimer()
+	}
+	b.StopTimer()
+	var base []time.Duration
+	for range 5 {
+		t0 := time.Now()
+		if out, err := exec.Command(py, "-c", "import sklearn.ensemble, joblib").CombinedOutput(); err != nil {
+			b.Fatalf("%v %s", err, out)
+		}
+		base = append(base, time.Since(t0))
+	}
+	p50, bp50 := median(starts), median(base)
+	b.ReportMetric(float64(p50.Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(bp50.Microseconds())/1000, "baseline-p50-ms")
+	b.ReportMetric(float64(p50)/float64(bp50), "ratio")
+}
+
+func median(d []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), d...)
+	for i := range s {
+		for j := i + 1; j < len(s); j++ {
+			if s[j] < s[i] {
+				s[i], s[j] = s[j], s[i]
+			}
+		}
+	}
+	return s[len(s)/2]
+}
