@@ -27,6 +27,8 @@ import (
 	"hearth/internal/fleet"
 	"hearth/internal/gateway"
 	"hearth/internal/metrics"
+	"hearth/internal/runtime"
+	"hearth/internal/runtime/framework"
 	"hearth/internal/runtime/process"
 	"hearth/internal/sigv4"
 	"hearth/internal/store"
@@ -47,6 +49,7 @@ type serveConfig struct {
 	logLevel        string
 	metricPeriod    time.Duration
 	demo            bool
+	python          string
 }
 
 // flagSet declares serve's flags; every flag has a HEARTH_* environment
@@ -80,6 +83,7 @@ func (c *serveConfig) flagSet(getenv func(string) string, out io.Writer) *flag.F
 	fs.StringVar(&c.s3EndpointURL, "s3-endpoint-url", env("HEARTH_S3_ENDPOINT_URL", ""), "S3-compatible endpoint for s3:// model artifacts (HEARTH_S3_ENDPOINT_URL)")
 	fs.DurationVar(&c.metricPeriod, "metric-period", envDur("HEARTH_METRIC_PERIOD", time.Minute), "finest metric period, and the period auto scaling evaluates on (60s = AWS timing; 1s for demos and tests) (HEARTH_METRIC_PERIOD)")
 	fs.BoolVar(&c.demo, "demo", env("HEARTH_DEMO", "") == "true", "deploy the seed example at start: the XGBoost abalone model on an on-demand and a provisioned serverless endpoint (HEARTH_DEMO=true)")
+	fs.StringVar(&c.python, "python", env("HEARTH_PYTHON", "python3"), "Python interpreter (path, or name on PATH) for scikit-learn and PyTorch models; it needs the framework installed, e.g. Debian's python3-sklearn, python3-torch (HEARTH_PYTHON)")
 	fs.StringVar(&c.logLevel, "log-level", env("HEARTH_LOG_LEVEL", "info"), "debug, info, warn or error (HEARTH_LOG_LEVEL)")
 	return fs
 }
@@ -120,6 +124,7 @@ type server struct {
 	targets  scalingTargets
 	runtime  *process.Runtime
 	guard    *process.Guard
+	frames   *framework.Runtime
 	gateway  *gateway.Gateway
 	devMode  bool
 	budgetMB int
@@ -221,6 +226,8 @@ func newServer(ctx context.Context, cfg serveConfig, logger *slog.Logger) (_ *se
 	// One standby process per built-in runtime makes its cold starts skip
 	// process start-up.
 	s.runtime = &process.Runtime{Cgroups: cgroups, Logger: logger, Standby: 1, Guard: s.guard}
+	// scikit-learn and PyTorch models fork from a fork server per framework.
+	s.frames = framework.New(framework.Options{Python: cfg.python, Cgroups: cgroups, Logger: logger})
 	if s.metrics, err = metrics.Open(ctx, s.store.DB(), metrics.Options{BasePeriod: cfg.metricPeriod, Logger: logger}); err != nil {
 		return nil, err
 	}
@@ -228,7 +235,7 @@ func newServer(ctx context.Context, cfg serveConfig, logger *slog.Logger) (_ *se
 	s.recorder = metrics.NewRecorder(s.metrics, metrics.RecorderOptions{Workers: census})
 	s.fleet = fleet.New(fleet.Options{
 		Observer:       fleetMetrics{s.recorder},
-		Runtime:        s.runtime,
+		Runtime:        runtime.Router{Processes: s.runtime, Frameworks: s.frames},
 		Artifacts:      fetchAdapter{fetcher},
 		Clock:          clock.Real{},
 		Logger:         logger,
@@ -243,6 +250,7 @@ func newServer(ctx context.Context, cfg serveConfig, logger *slog.Logger) (_ *se
 	s.control = control.New(s.store, s.fleet, control.Options{
 		Region: cfg.region, AccountID: cfg.accountID, Logger: logger,
 		ValidateModelDataURL: func(u string) error { return artifact.ValidateURL(u) },
+		CheckFramework:       s.frames.Check,
 	})
 	s.fleet.SetReporter(s.control)
 	census.f = s.fleet
@@ -271,6 +279,9 @@ func (s *server) close() {
 	}
 	if s.runtime != nil {
 		s.runtime.Close()
+	}
+	if s.frames != nil {
+		s.frames.Close()
 	}
 	if s.guard != nil {
 		_ = s.guard.Close()

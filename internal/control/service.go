@@ -32,6 +32,10 @@ type Options struct {
 	// ValidateModelDataURL, if set, vets a ModelDataUrl beyond the syntax
 	// checks done here (e.g. the artifact fetcher's URL rules).
 	ValidateModelDataURL func(string) error
+	// CheckFramework, if set, says whether this server can run models of a
+	// built-in framework ("sklearn", "pytorch"); its error, naming what is
+	// missing, refuses the model.
+	CheckFramework func(ctx context.Context, framework string) error
 }
 
 // Service is the SageMaker control plane: it validates requests, keeps
@@ -246,8 +250,14 @@ func (s *Service) CreateModel(ctx context.Context, in *CreateModelInput) (map[st
 	if c.Image == nil {
 		return nil, awserr.Validation("Image must be specified for the container of model %q.", name)
 	}
-	if _, err := image.Resolve(*c.Image); err != nil {
+	ref, err := image.Resolve(*c.Image)
+	if err != nil {
 		return nil, awserr.Validation("%s", upperFirst(err.Error()))
+	}
+	if (ref.Kind == image.SKLearn || ref.Kind == image.PyTorch) && s.opts.CheckFramework != nil {
+		if err := s.opts.CheckFramework(ctx, ref.Kind.String()); err != nil {
+			return nil, awserr.Validation("Image %q cannot be run here: %s", *c.Image, err.Error())
+		}
 	}
 	if c.Mode != nil && *c.Mode == "MultiModel" {
 		return nil, awserr.Validation("Mode MultiModel is not supported: a Hearth model serves one artifact (Mode SingleModel).")
@@ -273,7 +283,7 @@ func (s *Service) CreateModel(ctx context.Context, in *CreateModelInput) (map[st
 		EnableNetworkIsolation:   in.EnableNetworkIsolation,
 		CreationTime:             awsjson.Timestamp{Time: s.now()},
 	}, Tags: in.Tags}
-	err := s.store.Update(ctx, func(tx *store.Tx) error {
+	err = s.store.Update(ctx, func(tx *store.Tx) error {
 		ok, err := tx.Exists(store.KindModel, name)
 		if err != nil {
 			return err

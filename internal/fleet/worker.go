@@ -80,15 +80,19 @@ func (f *Fleet) spec(pr *poolRunner, w *worker) (runtime.Spec, error) {
 }
 
 // programSpec says what a variant's workers run: the built-in runtime
-// (`hearth worker xgboost serve`, which speaks the standby hand-off) or
-// the image's executable with `serve`.
+// (`hearth worker xgboost serve`, which speaks the standby hand-off), a
+// framework runtime ("sklearn", "pytorch") or the image's executable with
+// `serve`.
 func (f *Fleet) programSpec(v hearth.Variant) (runtime.Spec, error) {
 	ref, err := image.Resolve(v.Model.Image)
 	if err != nil {
 		return runtime.Spec{}, err
 	}
-	if ref.Kind == image.XGBoost {
+	switch ref.Kind {
+	case image.XGBoost:
 		return runtime.Spec{Path: f.opts.SelfPath, Args: []string{"worker", "xgboost", "serve"}, Standby: true}, nil
+	case image.SKLearn, image.PyTorch:
+		return runtime.Spec{Framework: ref.Kind.String()}, nil
 	}
 	return runtime.Spec{Path: ref.Path, Args: []string{"serve"}}, nil
 }

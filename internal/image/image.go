@@ -1,5 +1,6 @@
 // Package image decides what a SageMaker model's container Image means to
-// Hearth: one of its built-in runtimes (the SageMaker XGBoost images), or a
+// Hearth: one of its built-in runtimes (the SageMaker XGBoost, scikit-learn
+// and PyTorch inference images), or a
 // local executable that honours the SageMaker container contract.
 package image
 
@@ -20,6 +21,10 @@ const (
 	XGBoost Kind = iota + 1
 	// Executable is a local program started as `<path> serve`.
 	Executable
+	// SKLearn and PyTorch are the built-in framework runtimes for the
+	// SageMaker scikit-learn and PyTorch inference images.
+	SKLearn
+	PyTorch
 )
 
 func (k Kind) String() string {
@@ -28,6 +33,10 @@ func (k Kind) String() string {
 		return "xgboost"
 	case Executable:
 		return "executable"
+	case SKLearn:
+		return "sklearn"
+	case PyTorch:
+		return "pytorch"
 	}
 	return "unknown"
 }
@@ -44,11 +53,24 @@ type Ref struct {
 // repository name.
 var xgboostRE = regexp.MustCompile(`^([^\s/]+(/[^\s/]+)*/)?(sagemaker-xgboost|xgboost)(:[\w][\w.-]{0,127})?(@sha256:[0-9a-f]{64})?$`)
 
+// sklearnRE and pytorchRE match the SageMaker scikit-learn and PyTorch
+// inference image URIs from any registry, region and tag.
+var (
+	sklearnRE = regexp.MustCompile(`^([^\s/]+(/[^\s/]+)*/)?sagemaker-scikit-learn(:[\w][\w.-]{0,127})?(@sha256:[0-9a-f]{64})?$`)
+	pytorchRE = regexp.MustCompile(`^([^\s/]+(/[^\s/]+)*/)?pytorch-inference(:[\w][\w.-]{0,127})?(@sha256:[0-9a-f]{64})?$`)
+)
+
 // Resolve interprets image. Errors are written for the user who named the
 // image and say what Hearth can run instead.
 func Resolve(image string) (Ref, error) {
 	if xgboostRE.MatchString(image) {
 		return Ref{Kind: XGBoost}, nil
+	}
+	switch {
+	case sklearnRE.MatchString(image):
+		return Ref{Kind: SKLearn}, nil
+	case pytorchRE.MatchString(image):
+		return Ref{Kind: PyTorch}, nil
 	}
 	path := ""
 	switch {
@@ -61,7 +83,7 @@ func Resolve(image string) (Ref, error) {
 	case filepath.IsAbs(image):
 		path = image
 	default:
-		return Ref{}, fmt.Errorf("image %q cannot be run here: Hearth runs the SageMaker XGBoost images with its built-in runtime, or a local executable given as an absolute path or file:// URL; other container images need a container runtime, which this server does not have", image)
+		return Ref{}, fmt.Errorf("image %q cannot be run here: Hearth runs the SageMaker XGBoost, scikit-learn and PyTorch inference images with its built-in runtimes, or a local executable given as an absolute path or file:// URL; other container images need a container runtime, which this server does not have", image)
 	}
 	path = filepath.Clean(path)
 	fi, err := os.Stat(path)

@@ -125,3 +125,18 @@ func (r Router) Start(ctx context.Context, spec Spec) (Process, error) {
 	}
 	return rt.Start(ctx, spec)
 }
+
+// Prewarm passes spec on to its runtime, if that runtime can get ready to
+// start it quickly (e.g. a standby process, a fork server).
+func (r Router) Prewarm(spec Spec) {
+	rt := r.Processes
+	switch {
+	case spec.Framework != "":
+		rt = r.Frameworks
+	case spec.Image != "":
+		rt = r.Containers
+	}
+	if pw, ok := rt.(interface{ Prewarm(Spec) }); ok {
+		pw.Prewarm(spec)
+	}
+}

@@ -51,14 +51,14 @@ func (rt *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Proces
 			return rt.handOff(ctx, sp, spec)
 		}
 	}
-	addr, env, err := contract(spec)
+	addr, env, err := Contract(spec)
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(spec.Path, spec.Args...)
 	cmd.Env = env
 	cmd.Dir = spec.Dir
-	out := &tail{max: 4096, also: spec.Output}
+	out := NewTail(4096, spec.Output)
 	cmd.Stdout = out
 	cmd.Stderr = out
 	// Own process group, so stopping the worker stops what it spawned, and
@@ -70,7 +70,7 @@ func (rt *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Proces
 	p := &proc{cmd: cmd, out: out, addr: addr, done: make(chan struct{}), guard: rt.Guard}
 	rt.Guard.Watch(cmd.Process.Pid)
 	if rt.Cgroups != nil {
-		dirs, err := rt.Cgroups.place(spec, cmd.Process.Pid)
+		dirs, err := rt.Cgroups.Place(spec, cmd.Process.Pid)
 		if err != nil && rt.Logger != nil {
 			rt.Logger.Debug("cgroup placement failed", "worker", spec.Name, "err", err)
 		}
@@ -80,9 +80,9 @@ func (rt *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Proces
 	return p, nil
 }
 
-// contract picks the worker's port and returns its address and its
+// Contract picks the worker's port and returns its address and its
 // environment: spec.Env plus the container contract's binding variables.
-func contract(spec runtime.Spec) (addr string, env []string, err error) {
+func Contract(spec runtime.Spec) (addr string, env []string, err error) {
 	port, err := freePort()
 	if err != nil {
 		return "", nil, err
@@ -195,9 +195,9 @@ type Cgroups struct {
 	CPUV1    string
 }
 
-// place creates the worker's cgroups, sets its limits and moves it in. It
+// Place creates the worker's cgroups, sets its limits and moves it in. It
 // returns the directories made, to remove when the worker exits.
-func (c *Cgroups) place(spec runtime.Spec, pid int) ([]string, error) {
+func (c *Cgroups) Place(spec runtime.Spec, pid int) ([]string, error) {
 	dirs, err := c.enter(pid)
 	if err == nil {
 		err = c.limit(dirs, spec)
@@ -269,7 +269,7 @@ type proc struct {
 	cmd     *exec.Cmd
 	guard   *Guard
 	addr    string
-	out     *tail
+	out     *Tail
 	done    chan struct{}
 	cgroups []string
 
@@ -306,16 +306,20 @@ func (p *proc) Stop(ctx context.Context) error {
 	}
 }
 
-// tail keeps the last max bytes written to it, and passes every write on
+// Tail keeps the last max bytes written to it, and passes every write on
 // to also, if set.
-type tail struct {
+type Tail struct {
 	mu   sync.Mutex
 	max  int
 	buf  []byte
 	also io.Writer
 }
 
-func (t *tail) Write(b []byte) (int, error) {
+// NewTail returns a Tail keeping max bytes and copying writes to also
+// (which may be nil).
+func NewTail(max int, also io.Writer) *Tail { return &Tail{max: max, also: also} }
+
+func (t *Tail) Write(b []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.also != nil {
@@ -328,7 +332,7 @@ func (t *tail) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-func (t *tail) String() string {
+func (t *Tail) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return string(t.buf)
@@ -396,7 +400,7 @@ func DetectCgroups(name string) *Cgroups {
 	return &c
 }
 
-func (t *tail) setAlso(w io.Writer) {
+func (t *Tail) setAlso(w io.Writer) {
 	t.mu.Lock()
 	t.also = w
 	t.mu.Unlock()

@@ -121,7 +121,7 @@ func (rt *Runtime) startSpare(spec runtime.Spec) (*spare, error) {
 	cmd := exec.Command(spec.Path, spec.Args...)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), StandbyFDEnv + "=3"}
 	cmd.ExtraFiles = []*os.File{r}
-	out := &tail{max: 4096}
+	out := NewTail(4096, nil)
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
@@ -149,7 +149,7 @@ func (rt *Runtime) startSpare(spec runtime.Spec) (*spare, error) {
 // working directory.
 func (rt *Runtime) handOff(ctx context.Context, sp *spare, spec runtime.Spec) (runtime.Process, error) {
 	defer sp.handoff.Close()
-	addr, env, err := contract(spec)
+	addr, env, err := Contract(spec)
 	if err != nil {
 		_ = sp.proc.Stop(ctx)
 		return nil, err

@@ -1,0 +1,1 @@
+"""sagemaker_containers.beta: the framework API."""
