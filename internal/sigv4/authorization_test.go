@@ -92,7 +92,7 @@ func FuzzParseAuthorization(f *testing.F) {
 		}
 		r.Header["Authorization"] = []string{header}
 		r.Header["X-Amz-Date"] = []string{amzDate}
-		id, err := v.Verify(r, nil)
+		id, err := v.Verify(r, nil, testScope)
 		if err == nil {
 			t.Fatalf("Verify accepted %q as %+v", header, id)
 		}
@@ -115,7 +115,7 @@ func FuzzVerifyPresignedQuery(f *testing.F) {
 	f.Fuzz(func(t *testing.T, rawQuery string) {
 		r := &http.Request{Method: http.MethodGet, Host: "localhost", Header: http.Header{},
 			URL: &url.URL{Path: "/healthz", RawQuery: rawQuery}}
-		if id, err := v.Verify(r, nil); err == nil {
+		if id, err := v.Verify(r, nil, testScope); err == nil {
 			t.Fatalf("Verify accepted %q as %+v", rawQuery, id)
 		}
 	})
