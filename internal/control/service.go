@@ -32,6 +32,13 @@ type Options struct {
 	// ValidateModelDataURL, if set, vets a ModelDataUrl beyond the syntax
 	// checks done here (e.g. the artifact fetcher's URL rules).
 	ValidateModelDataURL func(string) error
+	// AllowLocal lists the directories under which a model's Image may be
+	// a local executable and its ModelDataUrl a local file or directory.
+	// When it is empty and RestrictLocal is false (dev mode), any absolute
+	// path is allowed; when RestrictLocal is set (the server requires
+	// signed requests), only paths under AllowLocal are.
+	AllowLocal    []string
+	RestrictLocal bool
 }
 
 // Service is the SageMaker control plane: it validates requests, keeps
@@ -42,6 +49,7 @@ type Service struct {
 	deployer hearth.Deployer
 	opts     Options
 	log      *slog.Logger
+	local    localPolicy
 
 	// mu serialises mutations so that check-then-write sequences (exists?
 	// then create) are atomic with respect to each other.
@@ -57,7 +65,7 @@ func New(st *store.Store, d hearth.Deployer, opts Options) *Service {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: st, deployer: d, opts: opts, log: opts.Logger}
+	return &Service{store: st, deployer: d, opts: opts, log: opts.Logger, local: newLocalPolicy(opts)}
 }
 
 // ARN builds arn:aws:sagemaker:{region}:{account}:{kind}/{lower-cased name}.
@@ -146,8 +154,18 @@ func (s *Service) CreateModel(ctx context.Context, in *CreateModelInput) (map[st
 	if c.Image == nil {
 		return nil, awserr.Validation("Image must be specified for the container of model %q.", name)
 	}
+	// A local path is judged before it is looked at, so that a caller
+	// learns nothing of the host outside the allowed directories.
+	if p, ok := localPath(*c.Image); ok {
+		if err := s.local.check("Image", *c.Image, p); err != nil {
+			return nil, err
+		}
+	}
 	if _, err := image.Resolve(*c.Image); err != nil {
 		return nil, awserr.Validation("%s", upperFirst(err.Error()))
+	}
+	if err := checkEnvironment(c.Environment, "Environment"); err != nil {
+		return nil, err
 	}
 	if c.Mode != nil && *c.Mode == "MultiModel" {
 		return nil, awserr.Validation("Mode MultiModel is not supported: a Hearth model serves one artifact (Mode SingleModel).")
@@ -209,6 +227,9 @@ func (s *Service) checkModelDataURL(u string) error {
 		if err := s.opts.ValidateModelDataURL(u); err != nil {
 			return awserr.Validation("%s", upperFirst(err.Error()))
 		}
+	}
+	if p, ok := localPath(u); ok {
+		return s.local.check("ModelDataUrl", u, p)
 	}
 	return nil
 }
