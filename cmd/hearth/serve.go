@@ -17,7 +17,6 @@ import (
 
 	"hearth/internal/artifact"
 	"hearth/internal/autoscaling"
-	"hearth/internal/awserr"
 	"hearth/internal/clock"
 	"hearth/internal/cloudwatch"
 	"hearth/internal/control"
@@ -31,19 +30,21 @@ import (
 
 // serveConfig is everything `hearth serve` is told.
 type serveConfig struct {
-	listen          string
-	dataDir         string
-	credentialsFile string
-	region          string
-	accountID       string
-	insecure        bool
-	keepWarm        time.Duration
-	memoryBudget    string
-	startupTimeout  time.Duration
-	s3EndpointURL   string
-	logLevel        string
-	metricPeriod    time.Duration
-	demo            bool
+	listen           string
+	dataDir          string
+	credentialsFile  string
+	region           string
+	accountID        string
+	insecure         bool
+	keepWarm         time.Duration
+	memoryBudget     string
+	startupTimeout   time.Duration
+	s3EndpointURL    string
+	logLevel         string
+	metricPeriod     time.Duration
+	demo             bool
+	allowLocal       []string
+	metricsTokenFile string
 }
 
 // flagSet declares serve's flags; every flag has a HEARTH_* environment
@@ -77,6 +78,14 @@ func (c *serveConfig) flagSet(getenv func(string) string, out io.Writer) *flag.F
 	fs.StringVar(&c.s3EndpointURL, "s3-endpoint-url", env("HEARTH_S3_ENDPOINT_URL", ""), "S3-compatible endpoint for s3:// model artifacts (HEARTH_S3_ENDPOINT_URL)")
 	fs.DurationVar(&c.metricPeriod, "metric-period", envDur("HEARTH_METRIC_PERIOD", time.Minute), "finest metric period, and the period auto scaling evaluates on (60s = AWS timing; 1s for demos and tests) (HEARTH_METRIC_PERIOD)")
 	fs.BoolVar(&c.demo, "demo", env("HEARTH_DEMO", "") == "true", "deploy the seed example at start: the XGBoost abalone model on an on-demand and a provisioned serverless endpoint (HEARTH_DEMO=true)")
+	if v := getenv("HEARTH_ALLOW_LOCAL"); v != "" {
+		c.allowLocal = filepath.SplitList(v)
+	}
+	fs.Func("allow-local", "directory under which a model's Image may be a local executable and its ModelDataUrl a local path; repeatable; with --credentials-file no local path is allowed without it (HEARTH_ALLOW_LOCAL, a list separated by "+string(filepath.ListSeparator)+")", func(dir string) error {
+		c.allowLocal = append(c.allowLocal, dir)
+		return nil
+	})
+	fs.StringVar(&c.metricsTokenFile, "metrics-token-file", env("HEARTH_METRICS_TOKEN_FILE", ""), "file holding a bearer token that lets GET /metrics in under --credentials-file, for Prometheus scrapers (HEARTH_METRICS_TOKEN_FILE)")
 	fs.StringVar(&c.logLevel, "log-level", env("HEARTH_LOG_LEVEL", "info"), "debug, info, warn or error (HEARTH_LOG_LEVEL)")
 	return fs
 }
@@ -155,7 +164,11 @@ func newServer(ctx context.Context, cfg serveConfig, logger *slog.Logger) (*serv
 		if err != nil {
 			return nil, fmt.Errorf("--credentials-file %s: %w", cfg.credentialsFile, err)
 		}
-		auth = sigv4Auth{v: v}
+		auth = gateway.SigV4(v, cfg.region)
+	}
+	allowLocal, metricsToken, err := securityConfig(cfg)
+	if err != nil {
+		return nil, err
 	}
 	dataDir, err := filepath.Abs(cfg.dataDir)
 	if err != nil {
@@ -209,6 +222,7 @@ func newServer(ctx context.Context, cfg serveConfig, logger *slog.Logger) (*serv
 	s.control = control.New(st, s.fleet, control.Options{
 		Region: cfg.region, AccountID: cfg.accountID, Logger: logger,
 		ValidateModelDataURL: func(u string) error { return artifact.ValidateURL(u) },
+		AllowLocal:           allowLocal, RestrictLocal: auth != nil,
 	})
 	s.fleet.SetReporter(s.control)
 	census.f = s.fleet
@@ -224,6 +238,7 @@ func newServer(ctx context.Context, cfg serveConfig, logger *slog.Logger) (*serv
 		CloudWatch:      cloudwatch.NewHandler(s.metrics, cloudwatch.Options{Logger: logger, Account: cfg.accountID}),
 		CloudWatchMatch: cloudwatch.Match,
 		Auth:            auth,
+		MetricsToken:    metricsToken,
 		Logger:          logger,
 	})
 	ln, err := net.Listen("tcp", cfg.listen)
@@ -237,7 +252,8 @@ func newServer(ctx context.Context, cfg serveConfig, logger *slog.Logger) (*serv
 
 func (s *server) run(ctx context.Context, stdout io.Writer) error {
 	defer s.store.Close()
-	hs := &http.Server{Handler: s.gateway, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
+	hs := &http.Server{Handler: s.gateway, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
+	gateway.ConfigureServer(hs)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(s.ln) }()
 	if err := s.control.Resume(ctx); err != nil {
@@ -351,16 +367,28 @@ func (a fetchAdapter) Fetch(ctx context.Context, url string) (string, error) {
 	return art.Dir, nil
 }
 
-// sigv4Auth adapts the SigV4 verifier to the gateway.
-type sigv4Auth struct{ v *sigv4.Verifier }
-
-func (a sigv4Auth) Authenticate(r *http.Request, body []byte) error {
-	if _, err := a.v.Verify(r, body); err != nil {
-		var se *sigv4.Error
-		if errors.As(err, &se) {
-			return &awserr.Error{Code: se.Code, Message: se.Message, Status: se.HTTPStatus(), Fault: "Sender"}
+// securityConfig checks --allow-local (existing directories, made
+// absolute) and reads --metrics-token-file.
+func securityConfig(cfg serveConfig) (allowLocal []string, metricsToken string, err error) {
+	for _, dir := range cfg.allowLocal {
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return nil, "", usageError{fmt.Errorf("--allow-local %q: %w", dir, err)}
 		}
-		return &awserr.Error{Code: "InvalidSignatureException", Message: err.Error(), Status: http.StatusForbidden}
+		if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
+			return nil, "", usageError{fmt.Errorf("--allow-local %q: not a directory", dir)}
+		}
+		allowLocal = append(allowLocal, abs)
 	}
-	return nil
+	if cfg.metricsTokenFile != "" {
+		b, err := os.ReadFile(cfg.metricsTokenFile)
+		if err != nil {
+			return nil, "", fmt.Errorf("--metrics-token-file: %w", err)
+		}
+		metricsToken = strings.TrimSpace(string(b))
+		if metricsToken == "" {
+			return nil, "", fmt.Errorf("--metrics-token-file %s: the file is empty", cfg.metricsTokenFile)
+		}
+	}
+	return allowLocal, metricsToken, nil
 }
