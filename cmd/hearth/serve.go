@@ -170,6 +170,10 @@ func newServer(ctx context.Context, cfg serveConfig, logger *slog.Logger) (*serv
 	if err != nil {
 		return nil, err
 	}
+	if cfg.demo && (auth != nil || len(allowLocal) > 0) {
+		// The demo model is written under the data dir by the server itself.
+		allowLocal = append(allowLocal, filepath.Join(cfg.dataDir, "demo"))
+	}
 	dataDir, err := filepath.Abs(cfg.dataDir)
 	if err != nil {
 		return nil, err
