@@ -52,6 +52,18 @@ type secureEnv struct {
 
 func newSecureEnv(t *testing.T, opts gateway.Options) *secureEnv {
 	t.Helper()
+	g, ctl := newSecureGateway(t, opts)
+	srv := httptest.NewUnstartedServer(g)
+	gateway.ConfigureServer(srv.Config)
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return &secureEnv{url: srv.URL, ctl: ctl}
+}
+
+// newSecureGateway is a gateway requiring SigV4 over a real store, control
+// plane and fleet.
+func newSecureGateway(t testing.TB, opts gateway.Options) (*gateway.Gateway, *control.Service) {
+	t.Helper()
 	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "data"))
 	if err != nil {
 		t.Fatal(err)
@@ -68,11 +80,7 @@ func newSecureEnv(t *testing.T, opts gateway.Options) *secureEnv {
 	}
 	g := gateway.New(opts)
 	g.SetReady(true)
-	srv := httptest.NewUnstartedServer(g)
-	gateway.ConfigureServer(srv.Config)
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return &secureEnv{url: srv.URL, ctl: ctl}
+	return g, ctl
 }
 
 // signed builds a request signed by aws-sdk-go-v2's signer, over
@@ -397,4 +405,45 @@ func TestMetricsNeedsSignatureOrToken(t *testing.T) {
 			t.Errorf("SigV4 scoped to %s: %d %s, want %d", service, st, code, want)
 		}
 	}
+}
+
+// FuzzUnsignedRequests sends requests with arbitrary paths, targets,
+// Authorization headers and bodies, none validly signed: each must be
+// refused with a 4xx AWS error, and nothing stored.
+func FuzzUnsignedRequests(f *testing.F) {
+	f.Add("/", "SageMaker.CreateModel", "AWS4-HMAC-SHA256 Credential=AKIDHEARTH/20240101/us-east-1/sagemaker/aws4_request, SignedHeaders=host;x-amz-date;x-amz-target, Signature=00",
+		`{"ModelName":"evil","PrimaryContainer":{"Image":"/bin/bash"}}`)
+	f.Add("/endpoints/%2565/invocations", "", "", "x")
+	f.Add("/?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDHEARTH%2F20240101%2Fus-east-1%2Fsagemaker%2Faws4_request&X-Amz-Date=20240101T000000Z&X-Amz-SignedHeaders=host&X-Amz-Signature=00&X-Amz-Expires=604800",
+		"SageMaker.ListModels", "", "{}")
+	f.Add("/metrics", "", "Bearer x", "")
+	g, ctl := newSecureGateway(f, gateway.Options{})
+	f.Fuzz(func(t *testing.T, path, target, auth, body string) {
+		if !strings.HasPrefix(path, "/") {
+			path = "/" + path
+		}
+		req, err := http.NewRequest("POST", "http://localhost"+path, strings.NewReader(body))
+		if err != nil {
+			return // not a URL a client could send
+		}
+		if target != "" {
+			req.Header["X-Amz-Target"] = []string{target}
+		}
+		if auth != "" {
+			req.Header["Authorization"] = []string{auth}
+			req.Header["X-Amz-Date"] = []string{time.Now().UTC().Format("20060102T150405Z")}
+		}
+		rec := httptest.NewRecorder()
+		g.ServeHTTP(rec, req)
+		if rec.Code < 400 || rec.Code >= 500 {
+			t.Fatalf("%s %q %q: status %d %s", path, target, auth, rec.Code, rec.Body)
+		}
+		if rec.Header().Get("X-Amzn-ErrorType") == "" {
+			t.Fatalf("%s %q %q: error without an AWS code: %s", path, target, auth, rec.Body)
+		}
+		out, err := ctl.ListModels(context.Background(), &control.ListInput{})
+		if b, _ := json.Marshal(out); err != nil || strings.Contains(string(b), "ModelName") {
+			t.Fatalf("models stored: %s %v", b, err)
+		}
+	})
 }
