@@ -229,19 +229,25 @@ func rssBytes(t testing.TB, pid int) int64 {
 	return 0
 }
 
-// slowBodies opens n connections, each sending a request head that claims
-// an 8 MiB body, then trickles 4 KiB of it every 200 ms for the given
-// time, and returns the server's peak RSS growth over base meanwhile.
-// With signed set, the head carries an Authorization header for the
-// server's key and region with a wrong signature, so that the server reads
-// the body before it can tell; otherwise it carries none.
-func slowBodies(t testing.TB, s *server, n int, signed bool, trickle time.Duration) int64 {
+// Kinds of slow client.
+const (
+	slowIdle      = iota // connects and sends nothing: the cost of a connection
+	slowUnsigned         // a head without a signature, then a trickled body
+	slowWrongSign        // a head signed with the server's key ID and a wrong signature, then a trickled body
+)
+
+// slowBodies opens n connections of the given kind, each sending a request
+// head that claims an 8 MiB body, then trickling 4 KiB of it every 200 ms
+// for the given time, and returns the server's peak RSS growth over base
+// meanwhile. A wrong signature is only found once the body has been read,
+// so those bodies are buffered until the floor rate cuts them.
+func slowBodies(t testing.TB, s *server, n, kind int, trickle time.Duration) int64 {
 	t.Helper()
 	pid := s.cmd.Process.Pid
 	base := rssBytes(t, pid)
 	now := time.Now().UTC()
 	auth := ""
-	if signed {
+	if kind == slowWrongSign {
 		auth = "Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/" + now.Format("20060102") +
 			"/us-east-1/sagemaker/aws4_request, SignedHeaders=host;x-amz-date;x-amz-target, Signature=" + strings.Repeat("0", 64) + "\r\n" +
 			"X-Amz-Date: " + now.Format("20060102T150405Z") + "\r\n"
@@ -260,6 +266,10 @@ func slowBodies(t testing.TB, s *server, n int, signed bool, trickle time.Durati
 		go func() {
 			defer wg.Done()
 			defer c.Close()
+			if kind == slowIdle {
+				time.Sleep(time.Until(stop))
+				return
+			}
 			if _, err := io.WriteString(c, head); err != nil {
 				return
 			}
@@ -291,11 +301,11 @@ func TestSlowUnauthenticatedBodiesCostLittleMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	const limit = 64 << 20
-	for _, signed := range []bool{false, true} {
-		growth := slowBodies(t, s, 100, signed, 3*time.Second)
-		t.Logf("100 slow bodies (wrong signature: %v): server RSS grew %.1f MB", signed, float64(growth)/(1<<20))
+	for _, kind := range []int{slowUnsigned, slowWrongSign} {
+		growth := slowBodies(t, s, 100, kind, 3*time.Second)
+		t.Logf("100 slow bodies (kind %d): server RSS grew %.1f MB", kind, float64(growth)/(1<<20))
 		if growth >= limit {
-			t.Errorf("100 slow bodies (wrong signature: %v) grew the server by %d MB, want under 64 MB", signed, growth>>20)
+			t.Errorf("100 slow bodies (kind %d) grew the server by %d MB, want under 64 MB", kind, growth>>20)
 		}
 	}
 	if _, err := s.sagemaker().ListModels(context.Background(), &sagemaker.ListModelsInput{}); err != nil {
@@ -317,4 +327,55 @@ func TestSlowUnauthenticatedBodiesCostLittleMemory(t *testing.T) {
 	if resp.StatusCode != 403 {
 		t.Errorf("unsigned request: %d, want 403", resp.StatusCode)
 	}
+}
+
+// BenchmarkSlowBodiesMemory reports the server's RSS growth while 100
+// clients trickle 8 MiB bodies, unsigned or wrongly signed, against the
+// baseline of 100 connections that send nothing. Run with -benchtime 1x.
+func BenchmarkSlowBodiesMemory(b *testing.B) {
+	for _, k := range []struct {
+		name string
+		kind int
+	}{{"idle-connections", slowIdle}, {"unsigned", slowUnsigned}, {"wrong-signature", slowWrongSign}} {
+		b.Run(k.name, func(b *testing.B) {
+			s := benchSecureServer(b)
+			var total int64
+			for b.Loop() {
+				total += slowBodies(b, s, 100, k.kind, 3*time.Second)
+			}
+			b.ReportMetric(float64(total)/float64(b.N)/(1<<20), "MB-rss-growth")
+		})
+	}
+}
+
+// benchSecureServer runs hearth serve with --credentials-file for a
+// benchmark, which startServer (made for tests) cannot serve.
+func benchSecureServer(b *testing.B) *server {
+	b.Helper()
+	dir := b.TempDir()
+	creds := filepath.Join(dir, "credentials")
+	if err := os.WriteFile(creds, []byte("[default]\naws_access_key_id = AKIDEXAMPLE\naws_secret_access_key = secret\n"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	cmd := exec.Command(hearthBin, "serve", "--listen", addr, "--data-dir", filepath.Join(dir, "data"), "--credentials-file", creds)
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return &server{addr: addr, cmd: cmd}
+			}
+		}
+	}
+	b.Fatal("hearth did not become healthy")
+	return nil
 }
