@@ -30,21 +30,21 @@ import (
 
 // serveConfig is everything `hearth serve` is told.
 type serveConfig struct {
-	listen           string
-	dataDir          string
-	credentialsFile  string
-	region           string
-	accountID        string
-	insecure         bool
-	keepWarm         time.Duration
-	memoryBudget     string
-	startupTimeout   time.Duration
-	s3EndpointURL    string
-	logLevel         string
-	metricPeriod     time.Duration
-	demo             bool
-	allowLocal       []string
-	metricsTokenFile string
+	listen          string
+	dataDir         string
+	credentialsFile string
+	region          string
+	accountID       string
+	insecure        bool
+	keepWarm        time.Duration
+	memoryBudget    string
+	startupTimeout  time.Duration
+	s3EndpointURL   string
+	logLevel        string
+	metricPeriod    time.Duration
+	demo            bool
+	allowLocal      []string
+	tokenFile       string
 }
 
 // flagSet declares serve's flags; every flag has a HEARTH_* environment
@@ -81,11 +81,15 @@ func (c *serveConfig) flagSet(getenv func(string) string, out io.Writer) *flag.F
 	if v := getenv("HEARTH_ALLOW_LOCAL"); v != "" {
 		c.allowLocal = filepath.SplitList(v)
 	}
+	fromEnv := true // the first --allow-local replaces HEARTH_ALLOW_LOCAL
 	fs.Func("allow-local", "directory under which a model's Image may be a local executable and its ModelDataUrl a local path; repeatable; with --credentials-file no local path is allowed without it (HEARTH_ALLOW_LOCAL, a list separated by "+string(filepath.ListSeparator)+")", func(dir string) error {
+		if fromEnv {
+			c.allowLocal, fromEnv = nil, false
+		}
 		c.allowLocal = append(c.allowLocal, dir)
 		return nil
 	})
-	fs.StringVar(&c.metricsTokenFile, "metrics-token-file", env("HEARTH_METRICS_TOKEN_FILE", ""), "file holding a bearer token that lets GET /metrics in under --credentials-file, for Prometheus scrapers (HEARTH_METRICS_TOKEN_FILE)")
+	fs.StringVar(&c.tokenFile, "metrics-token-file", env("HEARTH_METRICS_TOKEN_FILE", ""), "file holding a bearer token that lets GET /metrics in under --credentials-file, for Prometheus scrapers (HEARTH_METRICS_TOKEN_FILE)")
 	fs.StringVar(&c.logLevel, "log-level", env("HEARTH_LOG_LEVEL", "info"), "debug, info, warn or error (HEARTH_LOG_LEVEL)")
 	return fs
 }
@@ -384,14 +388,14 @@ func securityConfig(cfg serveConfig) (allowLocal []string, metricsToken string, 
 		}
 		allowLocal = append(allowLocal, abs)
 	}
-	if cfg.metricsTokenFile != "" {
-		b, err := os.ReadFile(cfg.metricsTokenFile)
+	if cfg.tokenFile != "" {
+		b, err := os.ReadFile(cfg.tokenFile)
 		if err != nil {
 			return nil, "", fmt.Errorf("--metrics-token-file: %w", err)
 		}
 		metricsToken = strings.TrimSpace(string(b))
 		if metricsToken == "" {
-			return nil, "", fmt.Errorf("--metrics-token-file %s: the file is empty", cfg.metricsTokenFile)
+			return nil, "", fmt.Errorf("--metrics-token-file %s: the file is empty", cfg.tokenFile)
 		}
 	}
 	return allowLocal, metricsToken, nil
