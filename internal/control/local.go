@@ -95,3 +95,23 @@ func quoteAll(ss []string) []string {
 	}
 	return out
 }
+
+// checkRunnable applies the local-path policy and the Environment rules to
+// a stored model's container.
+func (s *Service) checkRunnable(c ContainerDefinition) error {
+	if c.Image != nil {
+		if p, ok := localPath(*c.Image); ok {
+			if err := s.local.check("Image", *c.Image, p); err != nil {
+				return err
+			}
+		}
+	}
+	if c.ModelDataUrl != nil {
+		if p, ok := localPath(*c.ModelDataUrl); ok {
+			if err := s.local.check("ModelDataUrl", *c.ModelDataUrl, p); err != nil {
+				return err
+			}
+		}
+	}
+	return checkEnvironment(c.Environment, "Environment")
+}

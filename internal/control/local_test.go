@@ -135,3 +135,32 @@ func checkValidation(t *testing.T, err error, want string) {
 		t.Fatalf("CreateModel: %v, want a ValidationException containing %q", err, want)
 	}
 }
+
+// TestStoredModelIsJudgedAgainAtDeployment: a model stored by a server
+// without restrictions cannot be deployed once the server restricts local
+// paths, and nothing is stored for the refused endpoint.
+func TestStoredModelIsJudgedAgainAtDeployment(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "data"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	open := New(st, nil, Options{Region: "us-east-1", AccountID: "000000000000"})
+	name, img := "old", "/bin/sh"
+	if _, err := open.CreateModel(ctx, &CreateModelInput{ModelName: &name, PrimaryContainer: &ContainerDefinition{Image: &img}}); err != nil {
+		t.Fatal(err)
+	}
+	variant, mem, conc := "AllTraffic", int32(1024), int32(1)
+	if _, err := open.CreateEndpointConfig(ctx, &CreateEndpointConfigInput{EndpointConfigName: &name,
+		ProductionVariants: []ProductionVariant{{VariantName: &variant, ModelName: &name,
+			ServerlessConfig: &ServerlessConfig{MemorySizeInMB: &mem, MaxConcurrency: &conc}}}}); err != nil {
+		t.Fatal(err)
+	}
+	restricted := New(st, nil, Options{Region: "us-east-1", AccountID: "000000000000", RestrictLocal: true})
+	_, err = restricted.CreateEndpoint(ctx, &CreateEndpointInput{EndpointName: &name, EndpointConfigName: &name})
+	checkValidation(t, err, "--allow-local")
+	if _, err := restricted.DescribeEndpoint(ctx, &NameInput{EndpointName: &name}); err == nil {
+		t.Error("the refused endpoint was stored")
+	}
+}

@@ -72,7 +72,12 @@ func (g *Gateway) readBody(w http.ResponseWriter, r *http.Request) ([]byte, stri
 		// the body without a deadline.
 		_ = rc.SetReadDeadline(start.Add(allowed))
 		if chunk == nil {
-			chunk = make([]byte, readChunk)
+			// A claimed length can only make the chunk smaller.
+			size := readChunk
+			if r.ContentLength >= 0 && r.ContentLength < readChunk {
+				size = int(r.ContentLength) + 1 // room to see EOF
+			}
+			chunk = make([]byte, size)
 		}
 		n, err := r.Body.Read(chunk)
 		if int64(buf.Len()+n) > g.opts.MaxBody {
