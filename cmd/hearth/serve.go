@@ -19,7 +19,6 @@ import (
 
 	"hearth/internal/artifact"
 	"hearth/internal/autoscaling"
-	"hearth/internal/awserr"
 	"hearth/internal/clock"
 	"hearth/internal/cloudwatch"
 	"hearth/internal/control"
@@ -50,6 +49,8 @@ type serveConfig struct {
 	metricPeriod    time.Duration
 	demo            bool
 	python          string
+	allowLocal      []string
+	tokenFile       string
 }
 
 // flagSet declares serve's flags; every flag has a HEARTH_* environment
@@ -84,6 +85,18 @@ func (c *serveConfig) flagSet(getenv func(string) string, out io.Writer) *flag.F
 	fs.DurationVar(&c.metricPeriod, "metric-period", envDur("HEARTH_METRIC_PERIOD", time.Minute), "finest metric period, and the period auto scaling evaluates on (60s = AWS timing; 1s for demos and tests) (HEARTH_METRIC_PERIOD)")
 	fs.BoolVar(&c.demo, "demo", env("HEARTH_DEMO", "") == "true", "deploy the seed example at start: the XGBoost abalone model on an on-demand and a provisioned serverless endpoint (HEARTH_DEMO=true)")
 	fs.StringVar(&c.python, "python", env("HEARTH_PYTHON", "python3"), "Python interpreter (path, or name on PATH) for scikit-learn and PyTorch models; it needs the framework installed, e.g. Debian's python3-sklearn, python3-torch (HEARTH_PYTHON)")
+	if v := getenv("HEARTH_ALLOW_LOCAL"); v != "" {
+		c.allowLocal = filepath.SplitList(v)
+	}
+	fromEnv := true // the first --allow-local replaces HEARTH_ALLOW_LOCAL
+	fs.Func("allow-local", "directory under which a model's Image may be a local executable and its ModelDataUrl a local path; repeatable; with --credentials-file no local path is allowed without it (HEARTH_ALLOW_LOCAL, a list separated by "+string(filepath.ListSeparator)+")", func(dir string) error {
+		if fromEnv {
+			c.allowLocal, fromEnv = nil, false
+		}
+		c.allowLocal = append(c.allowLocal, dir)
+		return nil
+	})
+	fs.StringVar(&c.tokenFile, "metrics-token-file", env("HEARTH_METRICS_TOKEN_FILE", ""), "file holding a bearer token that lets GET /metrics in under --credentials-file, for Prometheus scrapers (HEARTH_METRICS_TOKEN_FILE)")
 	fs.StringVar(&c.logLevel, "log-level", env("HEARTH_LOG_LEVEL", "info"), "debug, info, warn or error (HEARTH_LOG_LEVEL)")
 	return fs
 }
@@ -173,7 +186,15 @@ func newServer(ctx context.Context, cfg serveConfig, logger *slog.Logger) (_ *se
 		if err != nil {
 			return nil, fmt.Errorf("--credentials-file %s: %w", cfg.credentialsFile, err)
 		}
-		auth = sigv4Auth{v: v}
+		auth = gateway.SigV4(v, cfg.region)
+	}
+	allowLocal, metricsToken, err := securityConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.demo && (auth != nil || len(allowLocal) > 0) {
+		// The demo model is written under the data dir by the server itself.
+		allowLocal = append(allowLocal, filepath.Join(cfg.dataDir, "demo"))
 	}
 	dataDir, err := filepath.Abs(cfg.dataDir)
 	if err != nil {
@@ -251,6 +272,7 @@ func newServer(ctx context.Context, cfg serveConfig, logger *slog.Logger) (_ *se
 		Region: cfg.region, AccountID: cfg.accountID, Logger: logger,
 		ValidateModelDataURL: func(u string) error { return artifact.ValidateURL(u) },
 		CheckFramework:       s.frames.Check,
+		AllowLocal:           allowLocal, RestrictLocal: auth != nil,
 	})
 	s.fleet.SetReporter(s.control)
 	census.f = s.fleet
@@ -266,6 +288,7 @@ func newServer(ctx context.Context, cfg serveConfig, logger *slog.Logger) (_ *se
 		CloudWatch:      cloudwatch.NewHandler(s.metrics, cloudwatch.Options{Logger: logger, Account: cfg.accountID}),
 		CloudWatchMatch: cloudwatch.Match,
 		Auth:            auth,
+		MetricsToken:    metricsToken,
 		Logger:          logger,
 		Health:          s.health,
 	})
@@ -317,7 +340,8 @@ const shutdownGrace = 30 * time.Second
 
 func (s *server) run(ctx context.Context, stdout io.Writer) error {
 	defer s.close()
-	hs := &http.Server{Handler: s.gateway, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
+	hs := &http.Server{Handler: s.gateway, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
+	gateway.ConfigureServer(hs)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(s.ln) }()
 	if err := s.control.Resume(ctx); err != nil {
@@ -442,16 +466,28 @@ func (a fetchAdapter) Fetch(ctx context.Context, url string) (string, error) {
 	return art.Dir, nil
 }
 
-// sigv4Auth adapts the SigV4 verifier to the gateway.
-type sigv4Auth struct{ v *sigv4.Verifier }
-
-func (a sigv4Auth) Authenticate(r *http.Request, body []byte) error {
-	if _, err := a.v.Verify(r, body); err != nil {
-		var se *sigv4.Error
-		if errors.As(err, &se) {
-			return &awserr.Error{Code: se.Code, Message: se.Message, Status: se.HTTPStatus(), Fault: "Sender"}
+// securityConfig checks --allow-local (existing directories, made
+// absolute) and reads --metrics-token-file.
+func securityConfig(cfg serveConfig) (allowLocal []string, metricsToken string, err error) {
+	for _, dir := range cfg.allowLocal {
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return nil, "", usageError{fmt.Errorf("--allow-local %q: %w", dir, err)}
 		}
-		return &awserr.Error{Code: "InvalidSignatureException", Message: err.Error(), Status: http.StatusForbidden}
+		if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
+			return nil, "", usageError{fmt.Errorf("--allow-local %q: not a directory", dir)}
+		}
+		allowLocal = append(allowLocal, abs)
 	}
-	return nil
+	if cfg.tokenFile != "" {
+		b, err := os.ReadFile(cfg.tokenFile)
+		if err != nil {
+			return nil, "", fmt.Errorf("--metrics-token-file: %w", err)
+		}
+		metricsToken = strings.TrimSpace(string(b))
+		if metricsToken == "" {
+			return nil, "", fmt.Errorf("--metrics-token-file %s: the file is empty", cfg.tokenFile)
+		}
+	}
+	return allowLocal, metricsToken, nil
 }

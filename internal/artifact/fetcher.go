@@ -222,8 +222,13 @@ func (f *Fetcher) prepareCache() error {
 	if f.opts.CacheDir == "" {
 		return &Error{Op: OpUnpack, Err: errors.New("no model cache directory is configured")}
 	}
-	if err := os.MkdirAll(f.opts.CacheDir, 0o755); err != nil {
+	// The cache is the server user's alone: it holds copies of files
+	// that may have been readable by that user only.
+	if err := os.MkdirAll(f.opts.CacheDir, 0o700); err != nil {
 		return &Error{Op: OpUnpack, Err: fmt.Errorf("create model cache directory: %w", err)}
+	}
+	if err := os.Chmod(f.opts.CacheDir, 0o700); err != nil {
+		return &Error{Op: OpUnpack, Err: fmt.Errorf("restrict model cache directory: %w", err)}
 	}
 	f.ready = true
 	return nil

@@ -200,7 +200,7 @@ func (f *Fetcher) copyDir(ctx context.Context, p *plan, root *os.Root) error {
 		var err error
 		switch e.typ {
 		case typeDir:
-			err = root.Mkdir(e.name, 0o755)
+			err = root.Mkdir(e.name, 0o700)
 		case typeSymlink:
 			err = root.Symlink(e.target, e.name)
 		case typeFile:
@@ -232,9 +232,9 @@ func (f *Fetcher) copyInto(ctx context.Context, root *os.Root, name, from string
 // writeVerified writes src to name in root; its content, read from the
 // file at from, must have the SHA-256 want.
 func (f *Fetcher) writeVerified(ctx context.Context, root *os.Root, name string, src io.Reader, from string, exec bool, want [32]byte) error {
-	perm := fs.FileMode(0o644)
+	perm := fs.FileMode(0o600)
 	if exec {
-		perm = 0o755
+		perm = 0o700
 	}
 	dst, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 	if err != nil {

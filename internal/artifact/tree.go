@@ -185,8 +185,11 @@ func resolveLink(dir, name string) error {
 	return nil
 }
 
-// makeReadOnly gives the tree at dir the modes of a shared model directory:
-// directories 0555, files 0555 if they were executable and 0444 otherwise.
+// makeReadOnly gives the tree at dir the modes of a model directory that
+// only the server's user (and the workers it starts as that user) may read:
+// directories 0500, files 0500 if they were executable and 0400 otherwise.
+// So the cache never makes a file more readable than its source was, even
+// when the source was readable by its owner alone.
 func makeReadOnly(dir string) error {
 	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -194,15 +197,15 @@ func makeReadOnly(dir string) error {
 		}
 		switch {
 		case d.IsDir():
-			return os.Chmod(p, 0o555)
+			return os.Chmod(p, 0o500)
 		case d.Type().IsRegular():
 			fi, err := d.Info()
 			if err != nil {
 				return err
 			}
-			mode := fs.FileMode(0o444)
+			mode := fs.FileMode(0o400)
 			if fi.Mode()&0o111 != 0 {
-				mode = 0o555
+				mode = 0o500
 			}
 			return os.Chmod(p, mode)
 		}
@@ -220,7 +223,7 @@ func removeTree(dir string) error {
 			return err
 		}
 		if d.IsDir() {
-			return os.Chmod(p, 0o755)
+			return os.Chmod(p, 0o700)
 		}
 		return nil
 	})

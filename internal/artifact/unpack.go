@@ -186,7 +186,7 @@ func (u *unpacker) entry(ctx context.Context, tr *tar.Reader, hdr *tar.Header) e
 	}
 	switch hdr.Typeflag {
 	case tar.TypeDir:
-		if err := u.root.MkdirAll(name, 0o755); err != nil {
+		if err := u.root.MkdirAll(name, 0o700); err != nil {
 			return entryError(hdr.Name, ErrBadArchive, "cannot be created: %v", pathErrText(err))
 		}
 		return nil
@@ -244,7 +244,7 @@ func (u *unpacker) beneathSymlink(name string) string {
 // later entry of a tar archive replaces an earlier one).
 func (u *unpacker) prepare(raw, name string) error {
 	if dir := path.Dir(name); dir != "." {
-		if err := u.root.MkdirAll(dir, 0o755); err != nil {
+		if err := u.root.MkdirAll(dir, 0o700); err != nil {
 			return entryError(raw, ErrBadArchive, "cannot be created: %v", pathErrText(err))
 		}
 	}
@@ -271,9 +271,9 @@ func (u *unpacker) file(ctx context.Context, tr *tar.Reader, hdr *tar.Header, na
 	if err := u.prepare(hdr.Name, name); err != nil {
 		return err
 	}
-	perm := fs.FileMode(0o644)
+	perm := fs.FileMode(0o600)
 	if hdr.Mode&0o111 != 0 {
-		perm = 0o755
+		perm = 0o700
 	}
 	f, err := u.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 	if err != nil {

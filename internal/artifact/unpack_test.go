@@ -254,14 +254,14 @@ func TestFetchUnpacksArchive(t *testing.T) {
 				if diff := cmp.Diff(want, got); diff != "" {
 					t.Errorf("model directory (-want +got):\n%s", diff)
 				}
-				assertMode(t, filepath.Join(a.Dir, "code/serve"), 0o555)
-				assertMode(t, filepath.Join(a.Dir, "code/lib/util.py"), 0o444)
-				assertMode(t, filepath.Join(a.Dir, "code"), fs.ModeDir|0o555)
+				assertMode(t, filepath.Join(a.Dir, "code/serve"), 0o500)
+				assertMode(t, filepath.Join(a.Dir, "code/lib/util.py"), 0o400)
+				assertMode(t, filepath.Join(a.Dir, "code"), fs.ModeDir|0o500)
 			} else if diff := cmp.Diff(map[string]string{"xgboost-model": "trees"}, got); diff != "" {
 				t.Errorf("model directory (-want +got):\n%s", diff)
 			}
-			assertMode(t, a.Dir, fs.ModeDir|0o555)
-			assertMode(t, filepath.Join(a.Dir, "xgboost-model"), 0o444)
+			assertMode(t, a.Dir, fs.ModeDir|0o500)
+			assertMode(t, filepath.Join(a.Dir, "xgboost-model"), 0o400)
 		})
 	}
 }

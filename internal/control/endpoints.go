@@ -282,6 +282,12 @@ func (s *Service) deployment(tx *store.Tx, endpoint, configName string, gen int6
 			return nil, nil, err
 		}
 		c := m.Container()
+		// A model stored before the server's policy was what it is now
+		// (a restart with --credentials-file or other --allow-local) is
+		// judged again before it runs.
+		if err := s.checkRunnable(c); err != nil {
+			return nil, nil, err
+		}
 		hv := hearth.Variant{
 			Name:   *pv.VariantName,
 			Weight: 1,

@@ -36,6 +36,13 @@ type Options struct {
 	// built-in framework ("sklearn", "pytorch"); its error, naming what is
 	// missing, refuses the model.
 	CheckFramework func(ctx context.Context, framework string) error
+	// AllowLocal lists the directories under which a model's Image may be
+	// a local executable and its ModelDataUrl a local file or directory.
+	// When it is empty and RestrictLocal is false (dev mode), any absolute
+	// path is allowed; when RestrictLocal is set (the server requires
+	// signed requests), only paths under AllowLocal are.
+	AllowLocal    []string
+	RestrictLocal bool
 }
 
 // Service is the SageMaker control plane: it validates requests, keeps
@@ -46,6 +53,7 @@ type Service struct {
 	deployer hearth.Deployer
 	opts     Options
 	log      *slog.Logger
+	local    localPolicy
 
 	// mu serialises mutations so that check-then-write sequences (exists?
 	// then create) are atomic with respect to each other. Nothing that
@@ -79,7 +87,7 @@ func New(st *store.Store, d hearth.Deployer, opts Options) *Service {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: st, deployer: d, opts: opts, log: opts.Logger,
+	return &Service{store: st, deployer: d, opts: opts, log: opts.Logger, local: newLocalPolicy(opts),
 		repReady: make(chan struct{}, 1), done: make(chan struct{}), changed: make(chan struct{})}
 }
 
@@ -250,6 +258,13 @@ func (s *Service) CreateModel(ctx context.Context, in *CreateModelInput) (map[st
 	if c.Image == nil {
 		return nil, awserr.Validation("Image must be specified for the container of model %q.", name)
 	}
+	// A local path is judged before it is looked at, so that a caller
+	// learns nothing of the host outside the allowed directories.
+	if p, ok := localPath(*c.Image); ok {
+		if err := s.local.check("Image", *c.Image, p); err != nil {
+			return nil, err
+		}
+	}
 	ref, err := image.Resolve(*c.Image)
 	if err != nil {
 		return nil, awserr.Validation("%s", upperFirst(err.Error()))
@@ -258,6 +273,9 @@ func (s *Service) CreateModel(ctx context.Context, in *CreateModelInput) (map[st
 		if err := s.opts.CheckFramework(ctx, ref.Kind.String()); err != nil {
 			return nil, awserr.Validation("Image %q cannot be run here: %s", *c.Image, err.Error())
 		}
+	}
+	if err := checkEnvironment(c.Environment, "Environment"); err != nil {
+		return nil, err
 	}
 	if c.Mode != nil && *c.Mode == "MultiModel" {
 		return nil, awserr.Validation("Mode MultiModel is not supported: a Hearth model serves one artifact (Mode SingleModel).")
@@ -319,6 +337,9 @@ func (s *Service) checkModelDataURL(u string) error {
 		if err := s.opts.ValidateModelDataURL(u); err != nil {
 			return awserr.Validation("%s", upperFirst(err.Error()))
 		}
+	}
+	if p, ok := localPath(u); ok {
+		return s.local.check("ModelDataUrl", u, p)
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"hearth"
 	"hearth/internal/image"
 	"hearth/internal/runtime"
+	"hearth/internal/workerenv"
 )
 
 var errMemory = errors.New("memory budget exhausted")
@@ -54,18 +55,18 @@ func (f *Fleet) spec(pr *poolRunner, w *worker) (runtime.Spec, error) {
 	}
 	w.scratch = scratch
 	v := w.variant
-	env := []string{
-		"PATH=" + os.Getenv("PATH"),
-		"HOME=" + scratch,
-		"TMPDIR=" + scratch,
-		"SAGEMAKER_REGION=" + f.opts.Region,
-		"AWS_REGION=" + f.opts.Region,
-		"SAGEMAKER_ENDPOINT_NAME=" + pr.endpoint,
-		"SAGEMAKER_VARIANT_NAME=" + v.Name,
-	}
-	for k, val := range v.Model.Environment {
-		env = append(env, k+"="+val)
-	}
+	// The contract's variables, then the model's Environment; nothing
+	// inherited from the server, and the contract wins (the runtime adds
+	// the port and model directory last).
+	env := workerenv.Build(map[string]string{
+		"PATH":                    os.Getenv("PATH"),
+		"HOME":                    scratch,
+		"TMPDIR":                  scratch,
+		"SAGEMAKER_REGION":        f.opts.Region,
+		"AWS_REGION":              f.opts.Region,
+		"SAGEMAKER_ENDPOINT_NAME": pr.endpoint,
+		"SAGEMAKER_VARIANT_NAME":  v.Name,
+	}, v.Model.Environment)
 	s, err := f.programSpec(v)
 	if err != nil {
 		return runtime.Spec{}, err

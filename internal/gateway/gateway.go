@@ -1,25 +1,20 @@
 package gateway
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"regexp"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"hearth/internal/awserr"
 	"hearth/internal/control"
 )
-
-// Authenticator checks a request's AWS signature. body is the whole request
-// body. A rejection is an *awserr.Error (403 with the AWS code).
-type Authenticator interface {
-	Authenticate(r *http.Request, body []byte) error
-}
 
 // Invoker serves SageMaker Runtime requests (POST /endpoints/{name}/…).
 type Invoker interface {
@@ -39,15 +34,24 @@ type Options struct {
 	Invoker Invoker
 	// Metrics serves GET /metrics (Prometheus).
 	Metrics http.Handler
-	// Auth, when set, must accept every API request.
-	Auth   Authenticator
-	Logger *slog.Logger
+	// Auth, when set, must accept every API request, and GET /metrics
+	// unless it carries MetricsToken as a bearer token. Without Auth
+	// (dev mode) every route is open.
+	Auth Authenticator
+	// MetricsToken, when set, lets GET /metrics in with
+	// "Authorization: Bearer <MetricsToken>", as Prometheus scrapers send.
+	MetricsToken string
+	Logger       *slog.Logger
 	// MaxBody bounds any request body (the invoke path enforces its own,
-	// smaller, per-variant limits).
+	// smaller, per-variant limits); default DefaultMaxBody.
 	MaxBody int64
 	// Health, if set, is asked by GET /healthz once the server is ready: a
 	// non-nil error (a stuck lock or loop) answers 503 with its text.
 	Health func() error
+	// BodyGrace and BodyMinRate set the floor rate a body must arrive at;
+	// defaults DefaultBodyGrace and DefaultBodyMinRate.
+	BodyGrace   time.Duration
+	BodyMinRate int64
 }
 
 // Gateway is the http.Handler for every Hearth API.
@@ -65,8 +69,14 @@ func New(opts Options) *Gateway {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	if opts.MaxBody == 0 {
-		opts.MaxBody = 8 << 20
+	if opts.MaxBody <= 0 {
+		opts.MaxBody = DefaultMaxBody
+	}
+	if opts.BodyGrace <= 0 {
+		opts.BodyGrace = DefaultBodyGrace
+	}
+	if opts.BodyMinRate <= 0 {
+		opts.BodyMinRate = DefaultBodyMinRate
 	}
 	var b [8]byte
 	_, _ = rand.Read(b[:])
@@ -92,13 +102,18 @@ const (
 	json11 = "application/x-amz-json-1.1"
 )
 
-// ServeHTTP routes one request.
+// ServeHTTP routes one request. With an Authenticator, the request's
+// header is authenticated before any of its body is read, and the body is
+// hashed as it arrives.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// net/http adds the Date header the SDKs use to correct clock skew.
 	w.Header()["X-Amzn-Requestid"] = []string{g.requestID()}
+	// The path is taken as it came on the wire and decoded once, where a
+	// name is taken out of it.
+	path := r.URL.EscapedPath()
 
 	switch {
-	case r.URL.Path == "/healthz" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+	case path == "/healthz" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
 		if !g.ready.Load() {
 			http.Error(w, "starting", http.StatusServiceUnavailable)
 			return
@@ -111,19 +126,33 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		_, _ = io.WriteString(w, "ok\n")
 		return
-	case r.URL.Path == "/metrics" && r.Method == http.MethodGet && g.opts.Metrics != nil:
-		g.opts.Metrics.ServeHTTP(w, r)
+	case path == "/metrics" && r.Method == http.MethodGet && g.opts.Metrics != nil:
+		g.serveMetrics(w, r)
 		return
 	}
 
-	body, err := g.readBody(r)
+	var finish func(string) error
+	if g.opts.Auth != nil {
+		service := signingName(r, path)
+		if service == "" {
+			g.reject(w, r, awserr.New("UnknownOperationException", http.StatusBadRequest, "Unknown operation: no API on this server has that X-Amz-Target."))
+			return
+		}
+		f, err := g.opts.Auth.Begin(r, service)
+		if err != nil {
+			g.reject(w, r, err)
+			return
+		}
+		finish = f
+	}
+	body, sum, err := g.readBody(w, r)
 	if err != nil {
-		g.writeError(w, r, err)
+		g.reject(w, r, err)
 		return
 	}
-	if g.opts.Auth != nil {
-		if err := g.opts.Auth.Authenticate(r, body); err != nil {
-			g.writeError(w, r, err)
+	if finish != nil {
+		if err := finish(sum); err != nil {
+			g.reject(w, r, err)
 			return
 		}
 	}
@@ -131,19 +160,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	target := r.Header.Get("X-Amz-Target")
 	service, opName, _ := strings.Cut(target, ".")
 	switch {
-	case strings.HasPrefix(r.URL.Path, "/endpoints/"):
-		name, rest, ok := strings.Cut(strings.TrimPrefix(r.URL.Path, "/endpoints/"), "/")
-		if !ok || r.Method != http.MethodPost || g.opts.Invoker == nil {
-			g.writeError(w, r, awserr.New("UnknownOperationException", http.StatusNotFound, "No operation at %s %s.", r.Method, r.URL.Path))
-			return
-		}
-		switch rest {
-		case "invocations":
-			g.opts.Invoker.ServeInvoke(w, r, name, body)
-		default:
-			g.writeError(w, r, awserr.New("UnknownOperationException", http.StatusNotFound,
-				"Operation %s is not supported by this server; only InvokeEndpoint (/invocations) is.", rest))
-		}
+	case strings.HasPrefix(path, "/endpoints/"):
+		g.serveInvoke(w, r, strings.TrimPrefix(path, "/endpoints/"), body)
 	case service == "SageMaker":
 		g.serveJSON(w, r, body, "SageMaker", opName, g.sm, json11)
 	case service == "AnyScaleFrontendService" && g.opts.AutoScaling != nil:
@@ -153,33 +171,88 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		msg := "Unknown operation"
 		if target != "" {
-			msg = "Unknown operation " + target + " on this server"
+			msg = "Unknown operation " + truncate(target, 128) + " on this server"
 		}
 		g.writeError(w, r, awserr.New("UnknownOperationException", http.StatusBadRequest, "%s.", msg))
 	}
 }
 
-// readBody reads the whole body (bounded) so that it can be signed over,
-// then puts it back for handlers that read r.Body themselves.
-func (g *Gateway) readBody(r *http.Request) ([]byte, error) {
-	if r.Body == nil || r.Body == http.NoBody {
-		return nil, nil
+// maxEndpointName is SageMaker's limit on an endpoint name.
+const maxEndpointName = 63
+
+// serveInvoke serves POST /endpoints/{name}/{operation}; rest is the path
+// after /endpoints/, still escaped.
+func (g *Gateway) serveInvoke(w http.ResponseWriter, r *http.Request, rest string, body []byte) {
+	rawName, op, ok := strings.Cut(rest, "/")
+	if !ok || r.Method != http.MethodPost || g.opts.Invoker == nil {
+		g.writeError(w, r, awserr.New("UnknownOperationException", http.StatusNotFound,
+			"No operation for %s on this path; InvokeEndpoint is POST /endpoints/{EndpointName}/invocations.", r.Method))
+		return
 	}
-	var buf bytes.Buffer
-	if r.ContentLength > 0 && r.ContentLength <= g.opts.MaxBody {
-		buf.Grow(int(r.ContentLength))
+	if op != "invocations" {
+		g.writeError(w, r, awserr.New("UnknownOperationException", http.StatusNotFound,
+			"That operation is not supported by this server; only InvokeEndpoint (/invocations) is."))
+		return
 	}
-	_, err := buf.ReadFrom(http.MaxBytesReader(nil, r.Body, g.opts.MaxBody))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, awserr.New("ValidationException", http.StatusRequestEntityTooLarge, "Request body exceeds the maximum of %d bytes.", g.opts.MaxBody)
+	name, err := url.PathUnescape(rawName)
+	switch {
+	case err != nil:
+		g.writeError(w, r, awserr.New("ValidationError", http.StatusBadRequest,
+			"1 validation error detected: Value at 'endpointName' failed to satisfy constraint: Member must be a validly percent-encoded path segment"))
+		return
+	case len(name) > maxEndpointName:
+		// The name is not echoed: it may be anything up to the header limit.
+		g.writeError(w, r, awserr.New("ValidationError", http.StatusBadRequest,
+			"1 validation error detected: Value at 'endpointName' failed to satisfy constraint: Member must have length less than or equal to %d", maxEndpointName))
+		return
+	case !endpointNameRE.MatchString(name):
+		g.writeError(w, r, awserr.New("ValidationError", http.StatusBadRequest,
+			"1 validation error detected: Value at 'endpointName' failed to satisfy constraint: Member must satisfy regular expression pattern: %s", endpointNamePattern))
+		return
+	}
+	g.opts.Invoker.ServeInvoke(w, r, name, body)
+}
+
+// endpointNamePattern is the pattern of SageMaker endpoint names.
+const endpointNamePattern = `^[a-zA-Z0-9](-*[a-zA-Z0-9])*`
+
+var endpointNameRE = regexp.MustCompile(endpointNamePattern + `$`)
+
+// serveMetrics serves GET /metrics: open in dev mode; with an
+// Authenticator, to a request carrying the metrics bearer token or signed
+// for the monitoring service.
+func (g *Gateway) serveMetrics(w http.ResponseWriter, r *http.Request) {
+	if g.opts.Auth != nil && !bearerToken(r, g.opts.MetricsToken) {
+		finish, err := g.opts.Auth.Begin(r, metricsSigningName)
+		if err != nil {
+			g.reject(w, r, err)
+			return
 		}
-		return nil, awserr.New("SerializationException", http.StatusBadRequest, "Unable to read request body: %v", err)
+		_, sum, err := g.readBody(w, r)
+		if err == nil {
+			err = finish(sum)
+		}
+		if err != nil {
+			g.reject(w, r, err)
+			return
+		}
 	}
-	body := buf.Bytes()
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	return body, nil
+	g.opts.Metrics.ServeHTTP(w, r)
+}
+
+// reject answers a request that is not served, closing its connection so
+// that an unread body is not drained.
+func (g *Gateway) reject(w http.ResponseWriter, r *http.Request, err error) {
+	w.Header().Set("Connection", "close")
+	g.writeError(w, r, err)
+}
+
+// truncate shortens s to at most n bytes for echoing in a message.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
 }
 
 // writeError renders err as an AWS JSON error (used before the API is

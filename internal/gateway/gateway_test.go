@@ -9,20 +9,12 @@ import (
 	"strings"
 	"testing"
 
-	"hearth/internal/awserr"
 	"hearth/internal/control"
 	"hearth/internal/fleet"
 	"hearth/internal/gateway"
 	"hearth/internal/runtime/process"
 	"hearth/internal/store"
 )
-
-// denyAll refuses every request, as a wrong signature would be.
-type denyAll struct{}
-
-func (denyAll) Authenticate(*http.Request, []byte) error {
-	return &awserr.Error{Code: "InvalidSignatureException", Message: "no", Status: http.StatusForbidden}
-}
 
 func newGateway(t testing.TB, auth gateway.Authenticator) *gateway.Gateway {
 	t.Helper()
@@ -83,14 +75,24 @@ func TestRouting(t *testing.T) {
 }
 
 func TestAuthenticatorGuardsEveryAPI(t *testing.T) {
-	g := newGateway(t, denyAll{})
+	g := newGateway(t, testAuth(t))
 	g.SetReady(true)
-	for _, path := range []string{"/", "/endpoints/x/invocations"} {
-		rec := do(g, "POST", path, "SageMaker.ListModels", "{}")
+	for _, tc := range []struct{ path, target string }{
+		{"/", "SageMaker.ListModels"},
+		{"/", "AnyScaleFrontendService.DescribeScalableTargets"},
+		{"/", "GraniteServiceVersion20100801.ListMetrics"},
+		{"/", ""},
+		{"/endpoints/x/invocations", ""},
+		{"/metrics", ""},
+	} {
+		rec := do(g, "POST", tc.path, tc.target, "{}")
+		if tc.path == "/metrics" {
+			rec = do(g, "GET", tc.path, "", "")
+		}
 		var body map[string]string
 		_ = json.Unmarshal(rec.Body.Bytes(), &body)
-		if rec.Code != http.StatusForbidden || body["__type"] != "InvalidSignatureException" {
-			t.Fatalf("%s: status %d body %s", path, rec.Code, rec.Body)
+		if rec.Code != http.StatusForbidden || body["__type"] != "MissingAuthenticationTokenException" {
+			t.Fatalf("%s %s: status %d body %s", tc.path, tc.target, rec.Code, rec.Body)
 		}
 	}
 	// Health checks need no signature.

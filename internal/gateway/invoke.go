@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 
 	"hearth/internal/fleet"
@@ -19,12 +18,10 @@ type Runtime struct {
 	AccountID string
 }
 
-// ServeInvoke implements Invoker.
+// ServeInvoke implements Invoker. endpoint is the name, decoded once from
+// the path and checked by the gateway.
 func (rt *Runtime) ServeInvoke(w http.ResponseWriter, r *http.Request, endpoint string, body []byte) {
-	name, err := url.PathUnescape(endpoint)
-	if err != nil {
-		name = endpoint
-	}
+	name := endpoint
 	req := &fleet.Request{
 		Endpoint:         name,
 		TargetVariant:    r.Header.Get("X-Amzn-SageMaker-Target-Variant"),

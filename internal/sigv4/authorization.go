@@ -96,15 +96,3 @@ func parseAmzDate(v string) (time.Time, error) {
 }
 
 func formatAmzDate(t time.Time) string { return t.UTC().Format(amzDateFormat) }
-
-// splitSignedHeaders splits a SignedHeaders value and reports whether host is
-// among the names.
-func splitSignedHeaders(v string) (names []string, hasHost bool) {
-	names = strings.Split(v, ";")
-	for _, n := range names {
-		if strings.EqualFold(n, "host") {
-			hasHost = true
-		}
-	}
-	return names, hasHost
-}

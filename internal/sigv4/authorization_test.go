@@ -92,7 +92,7 @@ func FuzzParseAuthorization(f *testing.F) {
 		}
 		r.Header["Authorization"] = []string{header}
 		r.Header["X-Amz-Date"] = []string{amzDate}
-		id, err := v.Verify(r, nil)
+		id, err := v.Verify(r, nil, testScope)
 		if err == nil {
 			t.Fatalf("Verify accepted %q as %+v", header, id)
 		}
@@ -115,7 +115,7 @@ func FuzzVerifyPresignedQuery(f *testing.F) {
 	f.Fuzz(func(t *testing.T, rawQuery string) {
 		r := &http.Request{Method: http.MethodGet, Host: "localhost", Header: http.Header{},
 			URL: &url.URL{Path: "/healthz", RawQuery: rawQuery}}
-		if id, err := v.Verify(r, nil); err == nil {
+		if id, err := v.Verify(r, nil, testScope); err == nil {
 			t.Fatalf("Verify accepted %q as %+v", rawQuery, id)
 		}
 	})
@@ -186,4 +186,48 @@ func TestStripExcessSpaces(t *testing.T) {
 			t.Errorf("stripExcessSpaces(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// FuzzBegin feeds the header form arbitrary Authorization, date, target
+// and extra x-amz-* headers: Begin must not panic, must fail with an
+// *Error (nothing here is signed), and never for a reason other than
+// AWS's codes.
+func FuzzBegin(f *testing.F) {
+	f.Add("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/sagemaker/aws4_request, SignedHeaders=host;x-amz-date;x-amz-target, Signature=00",
+		"20240101T120000Z", "SageMaker.DeleteEndpoint", "X-Amz-Meta", "v")
+	f.Add("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/xx-nowhere-9/s3/aws4_request, SignedHeaders=host, Signature=",
+		"", "", "", "")
+	f.Add("AWS4-HMAC-SHA256 Credential=/////, SignedHeaders=;;;, Signature=,,", "2024", "x", "X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
+	v, err := NewVerifier(testCredentials(), fixedClock(signTime()))
+	if err != nil {
+		f.Fatal(err)
+	}
+	codes := map[string]bool{CodeMissingAuthenticationToken: true, CodeIncompleteSignature: true, CodeUnrecognizedClient: true, CodeInvalidSignature: true}
+	f.Fuzz(func(t *testing.T, auth, amzDate, target, extraName, extraValue string) {
+		r, err := http.NewRequest(http.MethodPost, testEndpoint+"/", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Header["Authorization"] = []string{auth}
+		if amzDate != "" {
+			r.Header["X-Amz-Date"] = []string{amzDate}
+		}
+		if target != "" {
+			r.Header["X-Amz-Target"] = []string{target}
+		}
+		if extraName != "" {
+			r.Header[http.CanonicalHeaderKey(extraName)] = []string{extraValue}
+		}
+		p, err := v.Begin(r, testScope)
+		if err == nil {
+			_, err = p.Finish(hashHex(nil))
+		}
+		if err == nil {
+			t.Fatalf("accepted %q", auth)
+		}
+		var e *Error
+		if !errors.As(err, &e) || !codes[e.Code] {
+			t.Fatalf("error %v is not an AWS authentication error", err)
+		}
+	})
 }

@@ -57,7 +57,7 @@ func TestBoto3SignedRequests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := newAuthServer(t, v)
+	srv := newAuthServer(t, v, "eu-central-1")
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

@@ -10,11 +10,23 @@
 //	...
 //	v, err := sigv4.NewVerifier(creds, clock)
 //	...
-//	id, err := v.Verify(r, body)
+//	id, err := v.Verify(r, body, sigv4.Scope{Region: "us-east-1", Service: "sagemaker"})
 //	var authErr *sigv4.Error
 //	if errors.As(err, &authErr) {
 //		// render authErr.Code and authErr.Message with authErr.Status
 //	}
+//
+// A server that streams bodies calls Begin before reading the body, which
+// checks all that the header says (form, signing time, credential scope, key,
+// the headers that must be signed), then Pending.Finish with the body's hash.
+//
+// The rules are those AWS enforces for its JSON and query services: the
+// credential scope must name the server's region and the service the
+// request is for; host, the date and every x-amz-* header present (so
+// X-Amz-Target, which names the operation) must be signed; the payload hash
+// is always the body's own (UNSIGNED-PAYLOAD is never honoured); a signing
+// time may lie at most 15 minutes from the clock, and a presigned request
+// lives at most its X-Amz-Expires, itself at most 7 days.
 //
 // Both forms of SigV4 are accepted: the Authorization header and the
 // presigned query string (X-Amz-Algorithm, X-Amz-Credential, X-Amz-Date,
@@ -23,8 +35,7 @@
 // than S3: the path exactly as it arrived on the wire, URI-encoded once more
 // segment by segment; query parameters decoded, re-encoded and sorted after
 // encoding; the signed headers lower-cased with runs of spaces collapsed and
-// repeated values joined by commas; and the hex SHA-256 of the body, or
-// UNSIGNED-PAYLOAD when X-Amz-Content-Sha256 says so.
+// repeated values joined by commas; and the hex SHA-256 of the body.
 //
 // Failures are *Error values carrying the error code and message AWS itself
 // returns (MissingAuthenticationTokenException, IncompleteSignatureException,

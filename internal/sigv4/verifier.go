@@ -28,10 +28,6 @@ const (
 	MaxPresignExpiry = 7 * 24 * time.Hour
 )
 
-// unsignedPayload is the payload hash a client sends when it does not sign
-// the body.
-const unsignedPayload = "UNSIGNED-PAYLOAD"
-
 // Identity describes the credential a verified request was signed with.
 type Identity struct {
 	Profile     string // profile of the credentials file holding the key
@@ -43,9 +39,14 @@ type Identity struct {
 	SigningTime time.Time
 	// Presigned is true when the signature came in the query string.
 	Presigned bool
-	// UnsignedPayload is true when the client signed UNSIGNED-PAYLOAD in
-	// place of the body's hash, so the body is not covered by the signature.
-	UnsignedPayload bool
+}
+
+// Scope is what a request's credential scope must name: the region the
+// server answers for and the signing name of the service the request is
+// for (sagemaker, application-autoscaling, monitoring, ...).
+type Scope struct {
+	Region  string
+	Service string
 }
 
 // Verifier checks SigV4 signatures against a fixed set of credentials. It is
@@ -97,45 +98,49 @@ func NewVerifier(creds map[string]Credential, clock Clock) (*Verifier, error) {
 	return &Verifier{keys: keys, clock: clock}, nil
 }
 
-// Verify authenticates r, whose complete body is body, and returns who
-// signed it. A failure is an *Error to send back to the client. r.Body is not
-// read. A request carrying both an Authorization header and presigned query
-// parameters is judged by its header.
-func (v *Verifier) Verify(r *http.Request, body []byte) (*Identity, error) {
+// Verify authenticates r, whose complete body is body, as a request for the
+// service and region in want, and returns who signed it. A failure is an
+// *Error to send back to the client. r.Body is not read. A request carrying
+// both an Authorization header and presigned query parameters is judged by
+// its header.
+func (v *Verifier) Verify(r *http.Request, body []byte, want Scope) (*Identity, error) {
+	p, err := v.Begin(r, want)
+	if err != nil {
+		return nil, err
+	}
 	sum := sha256.Sum256(body)
-	return v.verify(r, hex.EncodeToString(sum[:]))
+	return p.Finish(hex.EncodeToString(sum[:]))
 }
 
 // VerifyHash is Verify for a caller that has streamed the body itself:
 // payloadSHA256Hex is the hex-encoded SHA-256 of the body as received (of
 // nothing, for an empty body). An authentication failure is an *Error; a
 // malformed payloadSHA256Hex is a plain error.
-func (v *Verifier) VerifyHash(r *http.Request, payloadSHA256Hex string) (*Identity, error) {
-	h := strings.ToLower(payloadSHA256Hex)
-	if len(h) != sha256.Size*2 {
-		return nil, fmt.Errorf("sigv4: payload hash %q is not a hex SHA-256", payloadSHA256Hex)
+func (v *Verifier) VerifyHash(r *http.Request, payloadSHA256Hex string, want Scope) (*Identity, error) {
+	p, err := v.Begin(r, want)
+	if err != nil {
+		return nil, err
 	}
-	if _, err := hex.DecodeString(h); err != nil {
-		return nil, fmt.Errorf("sigv4: payload hash %q is not a hex SHA-256", payloadSHA256Hex)
-	}
-	return v.verify(r, h)
+	return p.Finish(payloadSHA256Hex)
 }
 
-// signed is what a request claims about its signature, from either form.
-type signed struct {
-	scope         scope
-	signedHeaders []string
-	signedList    string // SignedHeaders as sent
-	signature     string
-	date          time.Time
-	presigned     bool
-	expires       time.Duration // presigned only, when hasExpires
-	hasExpires    bool          // X-Amz-Expires was given
-	token         string        // X-Amz-Security-Token
-	contentSHA    string        // X-Amz-Content-Sha256
+// Pending is a request whose signature has been checked as far as it can be
+// without its body: Finish completes the check with the body's hash.
+type Pending struct {
+	r      *http.Request
+	s      signed
+	k      key
+	prefix string // the canonical request up to the payload hash
 }
 
-func (v *Verifier) verify(r *http.Request, bodyHash string) (*Identity, error) {
+// Begin checks everything about r's signature that does not need its body:
+// the form of the Authorization header or presigned query, the signing time
+// against the clock, the credential scope against want, that the access key
+// is known, and that host, the date and every x-amz-* header present are
+// signed. A server calls it before reading the body, so that an
+// unauthenticated client costs it nothing more than the request's header.
+// A failure is an *Error.
+func (v *Verifier) Begin(r *http.Request, want Scope) (*Pending, error) {
 	path, rawQuery := wireTarget(r)
 	query, _ := url.ParseQuery(rawQuery) // unparsable pairs are dropped, as by the SDK's signer
 
@@ -153,11 +158,20 @@ func (v *Verifier) verify(r *http.Request, bodyHash string) (*Identity, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkSignedHeaders(r, s); err != nil {
+		return nil, err
+	}
 
 	// The signing day in the scope must be the day of the signing time.
 	if day := s.date.Format(scopeDayFormat); s.scope.Day != day {
 		return nil, errInvalid("Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '%s' != '%s', from '%s'.",
 			s.scope.Day, day, formatAmzDate(s.date))
+	}
+	if s.scope.Region != want.Region {
+		return nil, errInvalid("Credential should be scoped to a valid region, not '%s'. ", s.scope.Region)
+	}
+	if s.scope.Service != want.Service {
+		return nil, errInvalid("Credential should be scoped to correct service: '%s'. ", want.Service)
 	}
 	now := v.clock.Now().UTC()
 	if s.date.After(now.Add(MaxSkew)) {
@@ -179,48 +193,90 @@ func (v *Verifier) verify(r *http.Request, bodyHash string) (*Identity, error) {
 		return nil, errUnrecognized()
 	}
 
-	// The body's hash, unless the client declared it unsigned. A presigned
-	// URL may have been signed either way without saying so (S3's presigner
-	// signs UNSIGNED-PAYLOAD), so both are tried.
-	hashes := []string{bodyHash}
-	switch {
-	case s.contentSHA == unsignedPayload:
-		hashes = []string{unsignedPayload}
-	case s.presigned && s.contentSHA == "":
-		hashes = append(hashes, unsignedPayload)
-	}
-
 	skip := ""
 	if s.presigned {
 		skip = "X-Amz-Signature"
 	}
 	prefix := r.Method + "\n" + canonicalURI(path) + "\n" + canonicalQuery(query, skip) + "\n" +
 		canonicalHeaders(r, s.signedHeaders) + "\n" + s.signedList + "\n"
-	signingKey := deriveKey(k.SecretAccessKey, s.scope)
-	var firstCanonical, firstToSign string
-	for i, h := range hashes {
-		canonical := prefix + h
-		sum := sha256.Sum256([]byte(canonical))
-		toSign := algorithm + "\n" + formatAmzDate(s.date) + "\n" + s.scope.String() + "\n" + hex.EncodeToString(sum[:])
-		if i == 0 {
-			firstCanonical, firstToSign = canonical, toSign
-		}
-		want := hex.EncodeToString(hmacSHA256(signingKey, toSign))
-		if subtle.ConstantTimeCompare([]byte(want), []byte(s.signature)) == 1 {
-			return &Identity{
-				Profile:         k.profile,
-				AccessKeyID:     k.AccessKeyID,
-				Region:          s.scope.Region,
-				Service:         s.scope.Service,
-				SigningTime:     s.date,
-				Presigned:       s.presigned,
-				UnsignedPayload: h == unsignedPayload,
-			}, nil
+	return &Pending{r: r, s: s, k: k, prefix: prefix}, nil
+}
+
+// Finish verifies the signature over the request and the body whose
+// hex-encoded SHA-256 is payloadSHA256Hex. The payload hash is always the
+// body's: these services do not accept UNSIGNED-PAYLOAD, and what the
+// client says in X-Amz-Content-Sha256 is only a signed header. An
+// authentication failure is an *Error; a malformed payloadSHA256Hex is a
+// plain error.
+func (p *Pending) Finish(payloadSHA256Hex string) (*Identity, error) {
+	h := strings.ToLower(payloadSHA256Hex)
+	if len(h) != sha256.Size*2 {
+		return nil, fmt.Errorf("sigv4: payload hash %q is not a hex SHA-256", payloadSHA256Hex)
+	}
+	if _, err := hex.DecodeString(h); err != nil {
+		return nil, fmt.Errorf("sigv4: payload hash %q is not a hex SHA-256", payloadSHA256Hex)
+	}
+	s := p.s
+	canonical := p.prefix + h
+	sum := sha256.Sum256([]byte(canonical))
+	toSign := algorithm + "\n" + formatAmzDate(s.date) + "\n" + s.scope.String() + "\n" + hex.EncodeToString(sum[:])
+	want := hex.EncodeToString(hmacSHA256(deriveKey(p.k.SecretAccessKey, s.scope), toSign))
+	if subtle.ConstantTimeCompare([]byte(want), []byte(s.signature)) != 1 {
+		e := errInvalid("%s", msgSignatureMismatch)
+		e.CanonicalRequest, e.StringToSign = canonical, toSign
+		return nil, e
+	}
+	return &Identity{
+		Profile:     p.k.profile,
+		AccessKeyID: p.k.AccessKeyID,
+		Region:      s.scope.Region,
+		Service:     s.scope.Service,
+		SigningTime: s.date,
+		Presigned:   s.presigned,
+	}, nil
+}
+
+// checkSignedHeaders requires what AWS requires to be signed, so that no
+// part of the request that selects or changes what it does can be swapped
+// under a captured signature: host, the date the signature is dated by
+// (X-Amz-Date, or Date when that is what the header form used) and every
+// x-amz-* header present, X-Amz-Target included.
+func checkSignedHeaders(r *http.Request, s signed) error {
+	signedSet := make(map[string]bool, len(s.signedHeaders))
+	for _, n := range s.signedHeaders {
+		signedSet[strings.ToLower(n)] = true
+	}
+	if !signedSet["host"] {
+		return errIncomplete("%s", msgHostNotSigned)
+	}
+	if !s.presigned && r.Header.Get("X-Amz-Date") == "" && !signedSet["date"] {
+		return errIncomplete("'Date' must be a 'SignedHeader' in the AWS Authorization.")
+	}
+	var unsigned []string
+	for name := range r.Header {
+		lower := strings.ToLower(name)
+		if strings.HasPrefix(lower, "x-amz-") && !signedSet[lower] {
+			unsigned = append(unsigned, lower)
 		}
 	}
-	e := errInvalid("%s", msgSignatureMismatch)
-	e.CanonicalRequest, e.StringToSign = firstCanonical, firstToSign
-	return nil, e
+	if len(unsigned) > 0 {
+		slices.Sort(unsigned)
+		return errIncomplete("There were headers present in the request which were not signed: %s", strings.Join(unsigned, ", "))
+	}
+	return nil
+}
+
+// signed is what a request claims about its signature, from either form.
+type signed struct {
+	scope         scope
+	signedHeaders []string
+	signedList    string // SignedHeaders as sent
+	signature     string
+	date          time.Time
+	presigned     bool
+	expires       time.Duration // presigned only, when hasExpires
+	hasExpires    bool          // X-Amz-Expires was given
+	token         string        // X-Amz-Security-Token
 }
 
 // fromHeader reads the signature from an Authorization header.
@@ -253,10 +309,7 @@ func fromHeader(r *http.Request, header string) (signed, error) {
 	if err != nil {
 		return signed{}, err
 	}
-	names, hasHost := splitSignedHeaders(a.SignedHeaders)
-	if !hasHost {
-		return signed{}, errIncomplete("%s", msgHostNotSigned)
-	}
+	names := strings.Split(a.SignedHeaders, ";")
 	var date time.Time
 	if amzDate != "" {
 		date, err = parseAmzDate(amzDate)
@@ -273,7 +326,6 @@ func fromHeader(r *http.Request, header string) (signed, error) {
 		signature:     a.Signature,
 		date:          date.UTC(),
 		token:         r.Header.Get("X-Amz-Security-Token"),
-		contentSHA:    r.Header.Get("X-Amz-Content-Sha256"),
 	}, nil
 }
 
@@ -292,10 +344,7 @@ func fromQuery(r *http.Request, q url.Values) (signed, error) {
 		return signed{}, err
 	}
 	list := q.Get("X-Amz-SignedHeaders")
-	names, hasHost := splitSignedHeaders(list)
-	if !hasHost {
-		return signed{}, errIncomplete("%s", msgHostNotSigned)
-	}
+	names := strings.Split(list, ";")
 	date, err := parseAmzDate(q.Get("X-Amz-Date"))
 	if err != nil {
 		return signed{}, err
@@ -314,10 +363,6 @@ func fromQuery(r *http.Request, q url.Values) (signed, error) {
 		}
 		expires = time.Duration(secs) * time.Second
 	}
-	contentSHA := q.Get("X-Amz-Content-Sha256")
-	if contentSHA == "" {
-		contentSHA = r.Header.Get("X-Amz-Content-Sha256")
-	}
 	return signed{
 		scope:         sc,
 		signedHeaders: names,
@@ -328,7 +373,6 @@ func fromQuery(r *http.Request, q url.Values) (signed, error) {
 		expires:       expires,
 		hasExpires:    hasExpires,
 		token:         q.Get("X-Amz-Security-Token"),
-		contentSHA:    contentSHA,
 	}, nil
 }
 

@@ -47,6 +47,9 @@ func testCredentials() map[string]Credential {
 	}
 }
 
+// testScope is the scope the test requests are signed for by default.
+var testScope = Scope{Region: "us-east-1", Service: "sagemaker"}
+
 func newTestVerifier(t testing.TB, now time.Time) *Verifier {
 	t.Helper()
 	v, err := NewVerifier(testCredentials(), fixedClock(now))
@@ -252,12 +255,6 @@ func TestVerifyAcceptsSDKSignedRequests(t *testing.T) {
 			want: Identity{Profile: "temp", AccessKeyID: tempKeyID, Region: "us-east-1", Service: "sagemaker"},
 		},
 		{
-			name: "declared UNSIGNED-PAYLOAD",
-			req: clientRequest{target: "/", body: jsonBody, payloadHash: "UNSIGNED-PAYLOAD",
-				header: http.Header{"X-Amz-Content-Sha256": {"UNSIGNED-PAYLOAD"}}},
-			want: Identity{Region: "us-east-1", Service: "sagemaker", UnsignedPayload: true},
-		},
-		{
 			name: "X-Amz-Content-Sha256 carrying the body hash",
 			req:  clientRequest{target: "/", body: jsonBody, header: http.Header{"X-Amz-Content-Sha256": {hashHex(jsonBody)}}},
 			want: Identity{Region: "us-east-1", Service: "sagemaker"},
@@ -300,11 +297,6 @@ func TestVerifyAcceptsSDKSignedRequests(t *testing.T) {
 			want: Identity{Region: "us-east-1", Service: "sagemaker", Presigned: true},
 		},
 		{
-			name: "presigned with UNSIGNED-PAYLOAD left undeclared",
-			req:  clientRequest{target: "/endpoints/e/invocations", body: csvBody, presign: true, payloadHash: "UNSIGNED-PAYLOAD"},
-			want: Identity{Region: "us-east-1", Service: "sagemaker", Presigned: true, UnsignedPayload: true},
-		},
-		{
 			name: "presigned session credentials",
 			req:  clientRequest{method: http.MethodGet, target: "/healthz", presign: true, keyID: tempKeyID, secret: tempSecret, token: tempToken},
 			want: Identity{Profile: "temp", AccessKeyID: tempKeyID, Region: "us-east-1", Service: "sagemaker", Presigned: true},
@@ -323,7 +315,8 @@ func TestVerifyAcceptsSDKSignedRequests(t *testing.T) {
 			}
 			want.SigningTime = signTime()
 
-			got, err := newTestVerifier(t, now).Verify(r, body)
+			scope := Scope{Region: tt.want.Region, Service: tt.want.Service}
+			got, err := newTestVerifier(t, now).Verify(r, body, scope)
 			if err != nil {
 				t.Fatalf("Verify: %v", err)
 			}
@@ -339,7 +332,7 @@ func TestVerifyAcceptsSDKSignedRequests(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = wrong.Verify(r, body)
+			_, err = wrong.Verify(r, body, scope)
 			var e *Error
 			if !errors.As(err, &e) || e.Code != CodeInvalidSignature {
 				t.Fatalf("Verify with wrong secret: err = %v, want %s", err, CodeInvalidSignature)
@@ -348,11 +341,6 @@ func TestVerifyAcceptsSDKSignedRequests(t *testing.T) {
 				t.Fatal("signer logged no canonical request")
 			}
 			gotCanonical := e.CanonicalRequest
-			if tt.req.presign && tt.want.UnsignedPayload {
-				// Reported is the first candidate, the body's hash; the
-				// signer used the undeclared UNSIGNED-PAYLOAD.
-				gotCanonical = gotCanonical[:strings.LastIndexByte(gotCanonical, '\n')+1] + "UNSIGNED-PAYLOAD"
-			}
 			if diff := cmp.Diff(sdkCanonical, gotCanonical); diff != "" {
 				t.Errorf("canonical request (-sdk +verifier):\n%s", diff)
 			}
@@ -364,15 +352,15 @@ func TestVerifyHashMatchesVerify(t *testing.T) {
 	body := []byte(`{"EndpointName":"e"}`)
 	r, _, _ := sign(t, clientRequest{target: "/", body: body})
 	v := newTestVerifier(t, signTime())
-	if _, err := v.VerifyHash(r, strings.ToUpper(hashHex(body))); err != nil {
+	if _, err := v.VerifyHash(r, strings.ToUpper(hashHex(body)), testScope); err != nil {
 		t.Errorf("VerifyHash with the body's hash: %v", err)
 	}
-	_, err := v.VerifyHash(r, hashHex([]byte("other")))
+	_, err := v.VerifyHash(r, hashHex([]byte("other")), testScope)
 	if e := asError(t, err); e.Code != CodeInvalidSignature {
 		t.Errorf("VerifyHash with another hash: code %s, want %s", e.Code, CodeInvalidSignature)
 	}
 	for _, bad := range []string{"", "abc", strings.Repeat("g", 64)} {
-		_, err := v.VerifyHash(r, bad)
+		_, err := v.VerifyHash(r, bad, testScope)
 		var e *Error
 		if err == nil || errors.As(err, &e) {
 			t.Errorf("VerifyHash(%q) = %v, want a plain error", bad, err)
@@ -558,6 +546,42 @@ func TestVerifyRejectsAlteredOrForeignRequests(t *testing.T) {
 				"'20240101' != '20240102', from '20240102T000500Z'.",
 		},
 		{
+			name: "declared UNSIGNED-PAYLOAD",
+			req: clientRequest{target: "/", body: jsonBody, payloadHash: "UNSIGNED-PAYLOAD",
+				header: http.Header{"X-Amz-Content-Sha256": {"UNSIGNED-PAYLOAD"}}},
+			code: CodeInvalidSignature, status: 403, message: mismatch,
+		},
+		{
+			name: "presigned over host alone with UNSIGNED-PAYLOAD",
+			req:  clientRequest{target: "/endpoints/e/invocations", body: []byte("1,2\n"), presign: true, payloadHash: "UNSIGNED-PAYLOAD"},
+			code: CodeInvalidSignature, status: 403, message: mismatch,
+		},
+		{
+			name: "presigned request with an X-Amz-Target added after signing",
+			req:  clientRequest{target: "/?X-Amz-Expires=60", body: jsonBody, presign: true},
+			alter: func(r *http.Request, b []byte) []byte {
+				r.Header.Set("X-Amz-Target", "SageMaker.DeleteEndpoint")
+				return b
+			},
+			code: CodeIncompleteSignature, status: 403,
+			message: "There were headers present in the request which were not signed: x-amz-target",
+		},
+		{
+			name: "scoped to s3",
+			req:  clientRequest{target: "/", body: jsonBody, service: "s3"},
+			code: CodeInvalidSignature, status: 403, message: "Credential should be scoped to correct service: 'sagemaker'. ",
+		},
+		{
+			name: "scoped to monitoring",
+			req:  clientRequest{target: "/", body: jsonBody, service: "monitoring"},
+			code: CodeInvalidSignature, status: 403, message: "Credential should be scoped to correct service: 'sagemaker'. ",
+		},
+		{
+			name: "scoped to another region",
+			req:  clientRequest{target: "/", body: jsonBody, region: "xx-nowhere-9"},
+			code: CodeInvalidSignature, status: 403, message: "Credential should be scoped to a valid region, not 'xx-nowhere-9'. ",
+		},
+		{
 			name: "undeclared UNSIGNED-PAYLOAD in the Authorization header form",
 			req:  clientRequest{target: "/", body: jsonBody, payloadHash: "UNSIGNED-PAYLOAD"},
 			code: CodeInvalidSignature, status: 403, message: mismatch,
@@ -582,7 +606,7 @@ func TestVerifyRejectsAlteredOrForeignRequests(t *testing.T) {
 			if tt.alter != nil {
 				body = tt.alter(r, body)
 			}
-			id, err := newTestVerifier(t, now).Verify(r, body)
+			id, err := newTestVerifier(t, now).Verify(r, body, testScope)
 			if err == nil {
 				t.Fatalf("Verify accepted the request as %+v", id)
 			}
@@ -602,7 +626,7 @@ func TestVerifyReordersWireQuery(t *testing.T) {
 	r, body, _ := sign(t, clientRequest{method: http.MethodGet, target: "/m?b=2&a=x%20y&a=0"})
 	path, _, _ := strings.Cut(r.RequestURI, "?")
 	r.RequestURI = path + "?a=x+y&b=2&a=%30"
-	if _, err := newTestVerifier(t, signTime()).Verify(r, body); err != nil {
+	if _, err := newTestVerifier(t, signTime()).Verify(r, body, testScope); err != nil {
 		t.Errorf("Verify after reordering and re-escaping the query: %v", err)
 	}
 }
@@ -704,15 +728,46 @@ func TestVerifyRejectsMalformedAuthorization(t *testing.T) {
 		},
 		{
 			name:   "old Date header used in place of X-Amz-Date",
-			header: withAuth(http.Header{"Date": {"Mon, 01 Jan 2024 11:00:00 GMT"}}, valid),
+			header: withAuth(http.Header{"Date": {"Mon, 01 Jan 2024 11:00:00 GMT"}}, strings.Replace(valid, "x-amz-date", "date", 1)),
 			code:   CodeInvalidSignature, status: 403,
 			message: "Signature expired: 20240101T110000Z is now earlier than 20240101T114500Z (20240101T120000Z - 15 min.)",
 		},
 		{
 			name:   "well-formed, unknown key",
-			header: withAuth(amzDate, "AWS4-HMAC-SHA256 Credential=AKIDNOBODY/20240101/us-east-1/sagemaker/aws4_request, SignedHeaders=host, "+sig),
+			header: withAuth(amzDate, "AWS4-HMAC-SHA256 Credential=AKIDNOBODY/20240101/us-east-1/sagemaker/aws4_request, SignedHeaders=host;x-amz-date, "+sig),
 			code:   CodeUnrecognizedClient, status: 403,
 			message: "The security token included in the request is invalid.",
+		},
+		{
+			name:   "Date header used but not signed",
+			header: withAuth(http.Header{"Date": {"Mon, 01 Jan 2024 12:00:00 GMT"}}, valid),
+			code:   CodeIncompleteSignature, status: 403,
+			message: "'Date' must be a 'SignedHeader' in the AWS Authorization.",
+		},
+		{
+			name:   "X-Amz-Date not signed",
+			header: withAuth(amzDate, "AWS4-HMAC-SHA256 Credential="+cred+", SignedHeaders=host, "+sig),
+			code:   CodeIncompleteSignature, status: 403,
+			message: "There were headers present in the request which were not signed: x-amz-date",
+		},
+		{
+			name: "X-Amz-Target and another x-amz header not signed",
+			header: withAuth(http.Header{"X-Amz-Date": {"20240101T120000Z"}, "X-Amz-Target": {"SageMaker.DeleteEndpoint"}, "X-Amz-Meta": {"x"}},
+				valid),
+			code: CodeIncompleteSignature, status: 403,
+			message: "There were headers present in the request which were not signed: x-amz-meta, x-amz-target",
+		},
+		{
+			name:   "scoped to another service",
+			header: withAuth(amzDate, "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-date, "+sig),
+			code:   CodeInvalidSignature, status: 403,
+			message: "Credential should be scoped to correct service: 'sagemaker'. ",
+		},
+		{
+			name:   "scoped to another region",
+			header: withAuth(amzDate, "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/xx-nowhere-9/sagemaker/aws4_request, SignedHeaders=host;x-amz-date, "+sig),
+			code:   CodeInvalidSignature, status: 403,
+			message: "Credential should be scoped to a valid region, not 'xx-nowhere-9'. ",
 		},
 		{
 			name:   "well-formed, known key, wrong signature",
@@ -730,7 +785,7 @@ func TestVerifyRejectsMalformedAuthorization(t *testing.T) {
 			for k, vs := range tt.header {
 				r.Header[k] = vs
 			}
-			_, err = newTestVerifier(t, signTime()).Verify(r, nil)
+			_, err = newTestVerifier(t, signTime()).Verify(r, nil, testScope)
 			e := asError(t, err)
 			got := fmt.Sprintf("%s %d %q", e.Code, e.HTTPStatus(), e.Message)
 			want := fmt.Sprintf("%s %d %q", tt.code, tt.status, tt.message)
@@ -793,7 +848,7 @@ func BenchmarkVerify(b *testing.B) {
 	b.SetBytes(int64(len(got)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := v.Verify(r, got); err != nil {
+		if _, err := v.Verify(r, got, testScope); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,10 +46,20 @@ func (s *Store) SetLogger(l *slog.Logger) { s.log = l }
 
 // Open opens (creating if needed) the database in dir.
 func Open(ctx context.Context, dir string) (*Store, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	// The data dir and database are the server user's alone: models'
+	// Environment, often secrets, is stored here.
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("restrict data dir: %w", err)
+	}
 	path := filepath.Join(dir, "hearth.db")
+	// SQLite gives the -wal and -shm files the database file's mode, so
+	// the database is created (or tightened) to 0600 first.
+	if err := restrictFile(path); err != nil {
+		return nil, err
+	}
 	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(ON)"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
@@ -62,7 +73,27 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	for _, side := range []string{path + "-wal", path + "-shm"} {
+		if err := os.Chmod(side, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			db.Close()
+			return nil, fmt.Errorf("restrict %s: %w", side, err)
+		}
+	}
 	return s, nil
+}
+
+// restrictFile creates path with mode 0600 if it does not exist, and
+// takes any other permission from it if it does.
+func restrictFile(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	defer f.Close()
+	if err := f.Chmod(0o600); err != nil {
+		return fmt.Errorf("restrict %s: %w", path, err)
+	}
+	return nil
 }
 
 // DB exposes the underlying database so that other packages can keep their

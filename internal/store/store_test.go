@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -100,5 +102,50 @@ func TestListIntoSkipsUndecodableRecords(t *testing.T) {
 	})
 	if err != nil || len(got) != 1 || got[0].Name != "good" {
 		t.Fatalf("ListInto = %+v, %v; want the one good record", got, err)
+	}
+}
+
+// TestOpenKeepsDataPrivate: the data dir is 0700 and the database files
+// 0600, also when a previous version left them open to everyone.
+func TestOpenKeepsDataPrivate(t *testing.T) {
+	for _, preexisting := range []bool{false, true} {
+		dir := filepath.Join(t.TempDir(), "data")
+		if preexisting {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "hearth.db"), nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		st, err := Open(context.Background(), dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Update(context.Background(), func(tx *Tx) error {
+			return tx.Put(KindModel, "m", time.Now(), map[string]string{"Environment": "secret"})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi, _ := os.Stat(dir); fi.Mode().Perm() != 0o700 {
+			t.Errorf("preexisting=%v: data dir mode %v, want 0700", preexisting, fi.Mode().Perm())
+		}
+		for _, e := range entries {
+			fi, err := e.Info()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fi.Mode().Perm()&0o077 != 0 {
+				t.Errorf("preexisting=%v: %s has mode %v, want 0600", preexisting, e.Name(), fi.Mode().Perm())
+			}
+		}
+		st.Close()
 	}
 }
