@@ -8,12 +8,12 @@ package store
 
 import (
 	"context"
-	"log/slog"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
