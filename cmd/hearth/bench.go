@@ -19,19 +19,33 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sagemakerruntime"
 	"github.com/aws/smithy-go"
 )
 
 const benchUsage = `Usage:
-  hearth bench coldstart --endpoint-url URL --endpoints A,B [--idle 10m] [--rounds 5] [payload flags]
-  hearth bench load --endpoint-url URL --endpoint E [--concurrency 1,2,4,8] [--requests 1000] [--output table|csv|json] [payload flags]
+  hearth bench coldstart --endpoints A,B [--idle 10m] [--rounds 5] [flags]
+  hearth bench load --endpoint E [--concurrency 1,2,4,8] [--requests 1000] [--output table|csv|json] [flags]
 
-Both work against any SageMaker Runtime endpoint URL — Hearth, or AWS itself
+Both work against any SageMaker Runtime endpoint URL — Hearth
+(--endpoint-url, default http://127.0.0.1:4327), or AWS itself
 (https://runtime.sagemaker.<region>.amazonaws.com) — signing requests with the
 usual AWS credential chain (environment, shared files, instance roles).
+See hearth bench coldstart --help and hearth bench load --help.
+`
+
+const coldStartDescription = `
+Times the first request to each endpoint after an idle gap, round after
+round: on an on-demand endpoint whose idle gap is longer than the server's
+keep-warm it is a cold start; on a provisioned one it is answered warm. A run
+takes about rounds × idle: the seed's experiment (--idle 10m --rounds 5) takes
+50 minutes; --idle 70s --rounds 1 shows the same in about a minute against a
+server started with --keep-warm 60s or less (as --demo is).
+`
+
+const loadDescription = `
+Sends --requests requests at each concurrency level and reports throughput,
+throttles, errors and latency percentiles.
 `
 
 // benchEnv is what bench subcommands need from the outside world; tests
@@ -59,17 +73,21 @@ func benchCommand(ctx context.Context, args []string, env benchEnv) error {
 		fmt.Fprint(env.stdout, benchUsage)
 		return nil
 	}
+	if len(args) > 1 && helpAsked(args[:1]) {
+		fmt.Fprint(env.stdout, benchUsage)
+		return nil
+	}
 	return usageError{fmt.Errorf("bench: unknown benchmark %q", args[0])}
 }
 
-// payloadFlags are the request every benchmark sends.
+// payloadFlags are the server and the request every benchmark sends.
 type payloadFlags struct {
-	endpointURL, region, contentType, accept, body, bodyFile string
+	clientFlags
+	contentType, accept, body, bodyFile string
 }
 
 func (p *payloadFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&p.endpointURL, "endpoint-url", "http://127.0.0.1:4327", "SageMaker Runtime base URL")
-	fs.StringVar(&p.region, "region", "", "AWS region (default: from the AWS configuration, else us-east-1)")
+	p.clientFlags.register(fs)
 	fs.StringVar(&p.contentType, "content-type", "text/csv", "request Content-Type")
 	fs.StringVar(&p.accept, "accept", "", "request Accept")
 	fs.StringVar(&p.body, "body", "0.5,0.4,0.1,0.2,0.3,0.1,0.2,0.3", "request body")
@@ -83,30 +101,6 @@ func (p *payloadFlags) payload() ([]byte, error) {
 	return []byte(p.body), nil
 }
 
-// runtimeClient builds a SageMaker Runtime client that does not retry, so
-// throttles and errors are counted as they happen.
-func (p *payloadFlags) runtimeClient(ctx context.Context) (*sagemakerruntime.Client, error) {
-	opts := []func(*config.LoadOptions) error{}
-	if p.region != "" {
-		opts = append(opts, config.WithRegion(p.region))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("load AWS configuration: %w", err)
-	}
-	if cfg.Region == "" {
-		cfg.Region = "us-east-1"
-	}
-	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
-		// No credentials anywhere: fine for a Hearth server in dev mode.
-		cfg.Credentials = credentials.NewStaticCredentialsProvider("hearth", "hearth", "")
-	}
-	return sagemakerruntime.NewFromConfig(cfg, func(o *sagemakerruntime.Options) {
-		o.BaseEndpoint = aws.String(p.endpointURL)
-		o.RetryMaxAttempts = 1
-	}), nil
-}
-
 func (p *payloadFlags) invoke(ctx context.Context, c *sagemakerruntime.Client, endpoint string, body []byte) error {
 	in := &sagemakerruntime.InvokeEndpointInput{EndpointName: aws.String(endpoint), Body: body, ContentType: aws.String(p.contentType)}
 	if p.accept != "" {
@@ -117,14 +111,14 @@ func (p *payloadFlags) invoke(ctx context.Context, c *sagemakerruntime.Client, e
 }
 
 func benchColdStart(ctx context.Context, args []string, env benchEnv) error {
-	fs := flag.NewFlagSet("hearth bench coldstart", flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
+	fs := newFlagSet("hearth bench coldstart", "hearth bench coldstart --endpoints A,B [--idle 10m] [--rounds 5] [flags]", coldStartDescription)
 	var p payloadFlags
 	p.register(fs)
 	endpoints := fs.String("endpoints", "", "comma-separated endpoint names to time (required)")
-	idle := fs.Duration("idle", 10*time.Minute, "idle gap before each round")
+	idle := new(time.Duration)
+	durationFlag(fs, idle, "idle", 10*time.Minute, "idle gap before each round")
 	rounds := fs.Int("rounds", 5, "number of rounds")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, env.getenv, env.stdout); err != nil {
 		return err
 	}
 	names := splitList(*endpoints)
@@ -138,6 +132,9 @@ func benchColdStart(ctx context.Context, args []string, env benchEnv) error {
 	client, err := p.runtimeClient(ctx)
 	if err != nil {
 		return err
+	}
+	if *idle > 0 {
+		fmt.Fprintf(env.stderr, "%d rounds of %s idle: this takes about %s (Ctrl-C stops it)\n", *rounds, *idle, time.Duration(*rounds)*(*idle))
 	}
 	times := make(map[string][]time.Duration, len(names))
 	for r := 1; r <= *rounds; r++ {
@@ -173,15 +170,14 @@ func benchColdStart(ctx context.Context, args []string, env benchEnv) error {
 }
 
 func benchLoad(ctx context.Context, args []string, env benchEnv) error {
-	fs := flag.NewFlagSet("hearth bench load", flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
+	fs := newFlagSet("hearth bench load", "hearth bench load --endpoint E [--concurrency 1,2,4,8] [--requests 1000] [--output table|csv|json] [flags]", loadDescription)
 	var p payloadFlags
 	p.register(fs)
 	endpoint := fs.String("endpoint", "", "endpoint name (required)")
 	levels := fs.String("concurrency", "1,2,4,8", "comma-separated concurrency levels")
 	requests := fs.Int("requests", 1000, "requests per concurrency level")
 	output := fs.String("output", "table", "table, csv or json")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, env.getenv, env.stdout); err != nil {
 		return err
 	}
 	if *endpoint == "" || *requests < 1 {

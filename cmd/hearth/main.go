@@ -1,8 +1,9 @@
 // Command hearth is a self-hosted serverless inference server whose API is
 // AWS SageMaker's: `hearth serve` runs the SageMaker control plane,
-// SageMaker Runtime, Application Auto Scaling and CloudWatch on one port,
-// and `hearth worker xgboost` is the built-in XGBoost model server the
-// fleet starts for SageMaker XGBoost images.
+// SageMaker Runtime, Application Auto Scaling and CloudWatch on one port;
+// `hearth invoke` and `hearth status` talk to a running server through the
+// same API the AWS clients use; `hearth bench` measures endpoints; and
+// `hearth worker` holds the model servers the fleet starts.
 package main
 
 import (
@@ -20,14 +21,19 @@ import (
 const usage = `Hearth — serverless inference with the AWS SageMaker API, on your own machine.
 
 Usage:
-  hearth serve [flags]          run the server (see hearth serve --help)
-  hearth bench coldstart|load   measure an endpoint (see hearth bench --help)
-  hearth worker xgboost serve   run the built-in XGBoost model server (started by the fleet)
-  hearth version                print the version
-`
+  hearth serve [flags]                 run the server (hearth serve --demo deploys an example)
+  hearth invoke ENDPOINT [flags]       invoke an endpoint of a running server
+  hearth status [flags]                endpoints, variants, workers and memory of a running server
+  hearth bench coldstart|load [flags]  measure endpoints (Hearth's or AWS's)
+  hearth worker xgboost|guard          model servers and helpers the server starts itself
+  hearth version                       print the version
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
+Start here:
+  go run ./cmd/hearth serve --demo     (or build once: go build -o hearth ./cmd/hearth)
+
+Every command takes --help. Flags can also be set with HEARTH_* environment
+variables (--keep-warm is HEARTH_KEEP_WARM); a flag on the command line wins.
+`
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -35,7 +41,8 @@ func main() {
 	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
 }
 
-// run executes a subcommand and returns the exit code.
+// run executes a command and returns the exit code: 0, 1 for a failure, 2
+// for a bad invocation.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
@@ -45,12 +52,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch args[0] {
 	case "serve":
 		err = serveCommand(ctx, args[1:], getenv, stdout, stderr)
+	case "invoke":
+		err = invokeCommand(ctx, args[1:], getenv, stdout, stderr)
+	case "status":
+		err = statusCommand(ctx, args[1:], getenv, stdout)
 	case "worker":
-		err = workerCommand(ctx, args[1:], getenv, stderr)
+		err = workerCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "bench":
 		err = benchCommand(ctx, args[1:], benchEnv{stdout: stdout, stderr: stderr, getenv: getenv})
 	case "version", "--version":
-		fmt.Fprintln(stdout, "hearth", version)
+		err = versionCommand(args[1:], getenv, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 	default:
@@ -61,12 +72,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 0
 	}
 	if err != nil {
+		fmt.Fprintln(stderr, "hearth:", err)
 		var ue usageError
 		if errors.As(err, &ue) {
-			fmt.Fprintln(stderr, "hearth:", err)
 			return 2
 		}
-		fmt.Fprintln(stderr, "hearth:", err)
 		return 1
 	}
 	return 0
@@ -74,3 +84,5 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 // usageError marks a bad invocation (exit code 2).
 type usageError struct{ error }
+
+func (e usageError) Unwrap() error { return e.error }

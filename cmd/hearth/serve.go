@@ -15,7 +15,10 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"hearth/internal/artifact"
 	"hearth/internal/autoscaling"
@@ -53,63 +56,56 @@ type serveConfig struct {
 	tokenFile       string
 }
 
-// flagSet declares serve's flags; every flag has a HEARTH_* environment
-// variable that sets its default.
-func (c *serveConfig) flagSet(getenv func(string) string, out io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("hearth serve", flag.ContinueOnError)
-	fs.SetOutput(out)
-	env := func(name, def string) string {
-		if v := getenv(name); v != "" {
-			return v
-		}
-		return def
-	}
-	envDur := func(name string, def time.Duration) time.Duration {
-		if v := getenv(name); v != "" {
-			if d, err := time.ParseDuration(v); err == nil {
-				return d
-			}
-		}
-		return def
-	}
-	fs.StringVar(&c.listen, "listen", env("HEARTH_LISTEN", "127.0.0.1:4327"), "address to serve every API on (HEARTH_LISTEN)")
-	fs.StringVar(&c.dataDir, "data-dir", env("HEARTH_DATA_DIR", "./hearth-data"), "directory for the database, artifact cache and worker scratch space (HEARTH_DATA_DIR)")
-	fs.StringVar(&c.credentialsFile, "credentials-file", env("HEARTH_CREDENTIALS_FILE", ""), "AWS shared-credentials file; when set every request must be SigV4-signed by one of its keys (HEARTH_CREDENTIALS_FILE)")
-	fs.StringVar(&c.region, "region", env("HEARTH_REGION", "us-east-1"), "AWS region reported in ARNs (HEARTH_REGION)")
-	fs.StringVar(&c.accountID, "account-id", env("HEARTH_ACCOUNT_ID", "000000000000"), "12-digit AWS account id reported in ARNs (HEARTH_ACCOUNT_ID)")
-	fs.BoolVar(&c.insecure, "insecure", env("HEARTH_INSECURE", "") == "true", "allow a non-loopback --listen address without --credentials-file (HEARTH_INSECURE=true)")
-	fs.DurationVar(&c.keepWarm, "keep-warm", envDur("HEARTH_KEEP_WARM", 5*time.Minute), "how long an idle on-demand worker stays warm (HEARTH_KEEP_WARM)")
-	fs.StringVar(&c.memoryBudget, "memory-budget", env("HEARTH_MEMORY_BUDGET", "75%"), "memory all workers may use together: a share of RAM (75%) or a size (16GiB, 8192MiB) (HEARTH_MEMORY_BUDGET)")
-	fs.DurationVar(&c.startupTimeout, "startup-timeout", envDur("HEARTH_STARTUP_TIMEOUT", 3*time.Minute), "how long a worker may take to answer its first /ping (HEARTH_STARTUP_TIMEOUT)")
-	fs.StringVar(&c.s3EndpointURL, "s3-endpoint-url", env("HEARTH_S3_ENDPOINT_URL", ""), "S3-compatible endpoint for s3:// model artifacts (HEARTH_S3_ENDPOINT_URL)")
-	fs.DurationVar(&c.metricPeriod, "metric-period", envDur("HEARTH_METRIC_PERIOD", time.Minute), "finest metric period, and the period auto scaling evaluates on (60s = AWS timing; 1s for demos and tests) (HEARTH_METRIC_PERIOD)")
-	fs.BoolVar(&c.demo, "demo", env("HEARTH_DEMO", "") == "true", "deploy the seed example at start: the XGBoost abalone model on an on-demand and a provisioned serverless endpoint (HEARTH_DEMO=true)")
-	fs.StringVar(&c.python, "python", env("HEARTH_PYTHON", "python3"), "Python interpreter (path, or name on PATH) for scikit-learn and PyTorch models; it needs the framework installed, e.g. Debian's python3-sklearn, python3-torch (HEARTH_PYTHON)")
-	if v := getenv("HEARTH_ALLOW_LOCAL"); v != "" {
-		c.allowLocal = filepath.SplitList(v)
-	}
-	fromEnv := true // the first --allow-local replaces HEARTH_ALLOW_LOCAL
-	fs.Func("allow-local", "directory under which a model's Image may be a local executable and its ModelDataUrl a local path; repeatable; with --credentials-file no local path is allowed without it (HEARTH_ALLOW_LOCAL, a list separated by "+string(filepath.ListSeparator)+")", func(dir string) error {
-		if fromEnv {
-			c.allowLocal, fromEnv = nil, false
-		}
-		c.allowLocal = append(c.allowLocal, dir)
-		return nil
-	})
-	fs.StringVar(&c.tokenFile, "metrics-token-file", env("HEARTH_METRICS_TOKEN_FILE", ""), "file holding a bearer token that lets GET /metrics in under --credentials-file, for Prometheus scrapers (HEARTH_METRICS_TOKEN_FILE)")
-	fs.StringVar(&c.logLevel, "log-level", env("HEARTH_LOG_LEVEL", "info"), "debug, info, warn or error (HEARTH_LOG_LEVEL)")
+const serveUsage = "hearth serve [flags]"
+
+const serveDescription = `
+Runs Hearth: the SageMaker control plane, SageMaker Runtime (InvokeEndpoint),
+Application Auto Scaling and CloudWatch, on one port, with the workers that
+serve your models. Point the AWS CLI, boto3 or an AWS SDK at it with
+--endpoint-url. Stop it with Ctrl-C or SIGTERM: requests in flight finish,
+workers stop, and everything stored in --data-dir stays for the next start.
+
+  hearth serve --demo        deploy the seed's XGBoost example and print
+                             commands that invoke it
+`
+
+// flagSet declares serve's flags.
+func (c *serveConfig) flagSet() *flag.FlagSet {
+	fs := newFlagSet("hearth serve", serveUsage, serveDescription)
+	fs.StringVar(&c.listen, "listen", "127.0.0.1:4327", "address to serve every API on")
+	fs.StringVar(&c.dataDir, "data-dir", "./hearth-data", "directory for the database, artifact cache and worker scratch space (one server per directory)")
+	fs.StringVar(&c.credentialsFile, "credentials-file", "", "AWS shared-credentials file; when set every request must be SigV4-signed by one of its keys")
+	fs.StringVar(&c.region, "region", "us-east-1", "AWS region reported in ARNs")
+	fs.StringVar(&c.accountID, "account-id", "000000000000", "12-digit AWS account id reported in ARNs")
+	fs.BoolVar(&c.insecure, "insecure", false, "allow a non-loopback --listen address without --credentials-file")
+	durationFlag(fs, &c.keepWarm, "keep-warm", 5*time.Minute, "how long an idle on-demand worker stays warm (seconds, or 90s, 5m)")
+	fs.StringVar(&c.memoryBudget, "memory-budget", "75%", "memory all workers may use together: a share of RAM (75%) or a size (16GiB, 8192MiB); provisioned capacity is reserved from it")
+	durationFlag(fs, &c.startupTimeout, "startup-timeout", 3*time.Minute, "how long a worker may take to answer its first /ping")
+	fs.StringVar(&c.s3EndpointURL, "s3-endpoint-url", "", "S3-compatible endpoint for s3:// model artifacts")
+	durationFlag(fs, &c.metricPeriod, "metric-period", time.Minute, "finest metric period, and the period auto scaling evaluates on (60s = AWS timing; 1s for demos and tests)")
+	fs.BoolVar(&c.demo, "demo", false, "deploy the seed example at start: the XGBoost abalone model on an on-demand and a provisioned serverless endpoint")
+	fs.StringVar(&c.python, "python", "python3", "Python interpreter (path, or name on PATH) for scikit-learn and PyTorch models; it needs the framework installed, e.g. Debian's python3-sklearn, python3-torch")
+	fs.Var(listValue{&c.allowLocal}, "allow-local", "directory under which a model's Image may be a local executable and its ModelDataUrl a local path; repeatable (in the variable, a list separated by "+string(filepath.ListSeparator)+"); with --credentials-file no local path is allowed without it")
+	fs.StringVar(&c.tokenFile, "metrics-token-file", "", "file holding a bearer token that lets GET /metrics in under --credentials-file, for Prometheus scrapers")
+	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	return fs
 }
 
 func serveCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var cfg serveConfig
-	fs := cfg.flagSet(getenv, stderr)
-	if err := fs.Parse(args); err != nil {
+	fs := cfg.flagSet()
+	if err := parseFlags(fs, args, getenv, stdout); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return usageError{fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))}
+		return usageError{fmt.Errorf("serve: unexpected argument %q (see hearth serve --help)", fs.Arg(0))}
 	}
+	if cfg.demo && !flagGiven(fs, "keep-warm") && getenv(envName("keep-warm")) == "" {
+		// So the demo's printed cold-start bench shows a cold start after
+		// a one-minute idle gap rather than five.
+		cfg.keepWarm = demoKeepWarm
+	}
+	followGoRun()
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(cfg.logLevel)); err != nil {
 		return usageError{fmt.Errorf("--log-level: %w", err)}
@@ -120,6 +116,28 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 		return err
 	}
 	return srv.run(ctx, stdout)
+}
+
+// flagGiven reports whether flag name was on the command line.
+func flagGiven(fs *flag.FlagSet, name string) bool {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
+}
+
+// followGoRun makes a server started by `go run` stop when `go run` does:
+// otherwise killing `go run` leaves the server running, orphaned.
+func followGoRun() {
+	ppid := os.Getppid()
+	comm, err := os.ReadFile("/proc/" + strconv.Itoa(ppid) + "/comm")
+	if err != nil || strings.TrimSpace(string(comm)) != "go" {
+		return
+	}
+	_, _, _ = syscall.RawSyscall(syscall.SYS_PRCTL, syscall.PR_SET_PDEATHSIG, uintptr(syscall.SIGTERM), 0)
+	if os.Getppid() != ppid {
+		// It exited before we asked.
+		_ = syscall.Kill(os.Getpid(), syscall.SIGTERM)
+	}
 }
 
 // server is a wired Hearth.
@@ -141,7 +159,9 @@ type server struct {
 	gateway  *gateway.Gateway
 	devMode  bool
 	budgetMB int
-	dataDir  string
+	// budgetFrom says how budgetMB was derived ("75% of the host's … MB").
+	budgetFrom string
+	dataDir    string
 	// lastTick is when the background loop last ran (Unix nanoseconds),
 	// for /healthz.
 	lastTick atomic.Int64
@@ -172,7 +192,7 @@ func newServer(ctx context.Context, cfg serveConfig, logger *slog.Logger) (_ *se
 	default:
 		return nil, usageError{fmt.Errorf("--metric-period %s: give 1s, 5s, 10s, 20s, 30s or 60s", cfg.metricPeriod)}
 	}
-	budget, err := parseBudget(cfg.memoryBudget)
+	budget, budgetFrom, err := parseBudgetFrom(cfg.memoryBudget)
 	if err != nil {
 		return nil, usageError{fmt.Errorf("--memory-budget: %w", err)}
 	}
@@ -204,7 +224,7 @@ func newServer(ctx context.Context, cfg serveConfig, logger *slog.Logger) (_ *se
 	if err != nil {
 		return nil, fmt.Errorf("locate own executable: %w", err)
 	}
-	s := &server{cfg: cfg, log: logger, devMode: auth == nil, budgetMB: budget, dataDir: dataDir}
+	s := &server{cfg: cfg, log: logger, devMode: auth == nil, budgetMB: budget, budgetFrom: budgetFrom, dataDir: dataDir}
 	defer func() {
 		if err != nil {
 			s.close()
@@ -268,6 +288,17 @@ func newServer(ctx context.Context, cfg serveConfig, logger *slog.Logger) (_ *se
 		Region:         cfg.region,
 		AccountID:      cfg.accountID,
 	})
+	for _, g := range []struct {
+		name, help string
+		value      func() int
+	}{
+		{"hearth_memory_budget_megabytes", "The memory all workers may use together (--memory-budget).", s.fleet.MemoryBudgetMB},
+		{"hearth_memory_reserved_megabytes", "The part of the budget reserved for provisioned concurrency and instances.", s.fleet.MemoryReservedMB},
+		{"hearth_memory_used_megabytes", "The memory held by running workers (their MemorySizeInMB).", s.fleet.MemoryUsedMB},
+	} {
+		s.recorder.Registry().MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: g.name, Help: g.help},
+			func() float64 { return float64(g.value()) }))
+	}
 	s.control = control.New(s.store, s.fleet, control.Options{
 		Region: cfg.region, AccountID: cfg.accountID, Logger: logger,
 		ValidateModelDataURL: func(u string) error { return artifact.ValidateURL(u) },
@@ -368,7 +399,7 @@ func (s *server) run(ctx context.Context, stdout io.Writer) error {
 	if s.devMode {
 		s.log.Warn("dev mode: no --credentials-file, so request signatures are not checked; only loopback clients can reach this server")
 	}
-	fmt.Fprintf(stdout, "Hearth is serving on http://%s\n  aws --endpoint-url http://%s sagemaker list-endpoints\n", addr, addr)
+	s.printBanner(stdout, addr)
 	if s.cfg.demo {
 		payload, err := s.deployDemo(ctx)
 		if err != nil {
@@ -397,6 +428,26 @@ func (s *server) run(ctx context.Context, stdout io.Writer) error {
 	return nil
 }
 
+// printBanner says, once, where the server is, where its data goes, how
+// much memory its workers may use and why, who may call it, and how to
+// stop it — with a command that works pasted into a fresh shell.
+func (s *server) printBanner(w io.Writer, addr string) {
+	url := "http://" + addr
+	auth := "dev mode: any signature is accepted, from loopback only (give --credentials-file to require SigV4)"
+	creds := "AWS_ACCESS_KEY_ID=dev AWS_SECRET_ACCESS_KEY=dev "
+	if !s.devMode {
+		auth = "SigV4: requests must be signed with a key from " + s.cfg.credentialsFile
+		creds = "" // the caller's own profile holds a key of that file
+	}
+	fmt.Fprintf(w, `Hearth is serving on %s (pid %d)
+  data:    %s (one server per directory; stop the server and remove it to start afresh)
+  memory:  workers may use %d MB together (%s; --memory-budget); provisioned capacity is reserved from it
+  auth:    %s
+  stop:    Ctrl-C, or kill %d (requests in flight finish first)
+  try:     %saws --region %s --endpoint-url %s sagemaker list-endpoints
+`, url, os.Getpid(), s.dataDir, s.budgetMB, s.budgetFrom, auth, os.Getpid(), creds, s.cfg.region, url)
+}
+
 // shortHash names a data directory in shared places (cgroups).
 func shortHash(s string) string {
 	h := fnv.New32a()
@@ -406,17 +457,24 @@ func shortHash(s string) string {
 
 // parseBudget reads "75%", "16GiB", "8192MiB", "8192MB" or "8192" (MB).
 func parseBudget(s string) (int, error) {
+	mb, _, err := parseBudgetFrom(s)
+	return mb, err
+}
+
+// parseBudgetFrom is parseBudget that also says how the figure was
+// derived, for the start-up banner.
+func parseBudgetFrom(s string) (int, string, error) {
 	s = strings.TrimSpace(s)
 	if p, ok := strings.CutSuffix(s, "%"); ok {
 		pct, err := strconv.ParseFloat(p, 64)
 		if err != nil || pct <= 0 || pct > 100 {
-			return 0, fmt.Errorf("%q: a percentage must be in (0, 100]", s)
+			return 0, "", fmt.Errorf("%q: a percentage must be in (0, 100]", s)
 		}
 		total, err := totalMemoryMB()
 		if err != nil {
-			return 0, err
+			return 0, "", err
 		}
-		return int(float64(total) * pct / 100), nil
+		return int(float64(total) * pct / 100), fmt.Sprintf("%s of the host's %d MB", s, total), nil
 	}
 	mult := 1
 	for _, u := range []struct {
@@ -428,11 +486,12 @@ func parseBudget(s string) (int, error) {
 			break
 		}
 	}
+	given := s
 	n, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
 	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("%q: give a share of RAM like 75%% or a size like 16GiB", s)
+		return 0, "", fmt.Errorf("%q: give a share of RAM like 75%% or a size like 16GiB", given)
 	}
-	return int(n * float64(mult)), nil
+	return int(n * float64(mult)), "as given", nil
 }
 
 // totalMemoryMB reads the host's RAM from /proc/meminfo.

@@ -11,22 +11,44 @@ import (
 	"hearth/internal/runtime/process"
 )
 
-// workerCommand runs a built-in model server. Started as a standby
-// process, it first waits for its hand-off (environment and working
-// directory) and then runs as if started with them.
-func workerCommand(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+const workerUsage = `Usage: hearth worker xgboost|guard
+
+Model servers and helpers that hearth serve starts itself; you do not run
+them by hand.
+
+  hearth worker xgboost   the built-in XGBoost model server: serves the model
+                          in $SM_MODEL_DIR on $SAGEMAKER_BIND_TO_PORT as the
+                          SageMaker XGBoost container does (GET /ping,
+                          POST /invocations)
+  hearth worker guard     kills the server's workers when the server exits,
+                          however it exits; reads process groups on stdin
+`
+
+// workerCommand runs a built-in model server or the worker guard. Started
+// as a standby process, a model server first waits for its hand-off
+// (environment and working directory) and then runs as if started with
+// them.
+func workerCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usageError{fmt.Errorf("worker: name a runtime (xgboost)")}
+		fmt.Fprint(stderr, workerUsage)
+		return usageError{fmt.Errorf("worker: name one: xgboost or guard")}
+	}
+	if helpAsked(args) {
+		fmt.Fprint(stdout, workerUsage)
+		return nil
+	}
+	switch args[0] {
+	case "guard":
+		return process.RunGuard(os.Stdin)
+	case "xgboost":
+	default:
+		return usageError{fmt.Errorf("worker: unknown runtime %q (xgboost or guard)", args[0])}
+	}
+	// `serve` is the container contract's argument; nothing else is taken.
+	if rest := args[1:]; len(rest) > 1 || (len(rest) == 1 && rest[0] != "serve") {
+		return usageError{fmt.Errorf("worker xgboost: unexpected arguments %q", rest)}
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	if args[0] == "guard" {
-		// Started by `hearth serve`: kills the server's workers when the
-		// server exits, however it exits.
-		return process.RunGuard(os.Stdin)
-	}
-	if args[0] != "xgboost" {
-		return usageError{fmt.Errorf("worker: unknown runtime %q", args[0])}
-	}
 	h, err := process.ReadHandoff(getenv)
 	if err != nil {
 		return err

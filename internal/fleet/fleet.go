@@ -680,6 +680,10 @@ func (f *Fleet) MemoryUsedMB() int { return f.budget.usedMB() }
 // MemoryBudgetMB is the budget all workers share (0: unlimited).
 func (f *Fleet) MemoryBudgetMB() int { return f.budget.totalMB }
 
+// MemoryReservedMB is the part of the budget reserved for always-warm
+// workers (provisioned concurrency and instances) of admitted endpoints.
+func (f *Fleet) MemoryReservedMB() int { return f.budget.reservedMB() }
+
 // SetReporter sets where deployment outcomes go. Call it before the first
 // Deploy; it exists because the reporter (the control plane) is built with
 // the fleet as its deployer.

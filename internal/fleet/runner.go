@@ -21,10 +21,11 @@ import (
 // releasing it, so no process start, stop or network call happens under
 // a lock.
 type poolRunner struct {
-	f        *Fleet
-	gen      *generation
-	endpoint string
-	modelDir string
+	f          *Fleet
+	gen        *generation
+	endpoint   string
+	generation int64 // the deployment generation it was made for
+	modelDir   string
 
 	mu      sync.Mutex
 	variant hearth.Variant // capacity and weight change on resize
@@ -78,7 +79,7 @@ type handTo struct {
 func newPoolRunner(f *Fleet, g *generation, v hearth.Variant, modelDir string) *poolRunner {
 	cfg := poolConfig(v, f.opts.KeepWarm)
 	return &poolRunner{
-		f: f, gen: g, endpoint: g.dep.Endpoint, modelDir: modelDir, variant: v,
+		f: f, gen: g, endpoint: g.dep.Endpoint, generation: g.dep.Generation, modelDir: modelDir, variant: v,
 		pool: NewPool(cfg), workers: map[WorkerID]*worker{}, waiters: map[RequestID]chan *worker{},
 	}
 }
