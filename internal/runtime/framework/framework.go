@@ -99,19 +99,23 @@ func (rt *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Proces
 	if err != nil {
 		return nil, err
 	}
-	return srv.spawn(ctx, spec, rt.cgroups)
+	return srv.spawn(ctx, spec)
 }
 
 // Prewarm starts the fork server for spec's framework in the background,
-// so the first worker's start does not wait for the framework's import.
+// and has it fork a spare worker, so that even the first worker's start
+// waits neither for the framework's import nor for a fork.
 func (rt *Runtime) Prewarm(spec runtime.Spec) {
 	if _, ok := requirements[spec.Framework]; !ok {
 		return
 	}
 	go func() {
-		if _, err := rt.server(context.Background(), spec.Framework); err != nil {
+		srv, err := rt.server(context.Background(), spec.Framework)
+		if err != nil {
 			rt.log.Warn("framework fork server failed to start", "framework", spec.Framework, "err", err)
+			return
 		}
+		srv.fillSpare()
 	}()
 }
 
@@ -133,7 +137,7 @@ func (rt *Runtime) server(ctx context.Context, framework string) (*server, error
 			rt.mu.Unlock()
 			return nil, err
 		}
-		srv = startServer(rt.python, dir, framework, rt.log)
+		srv = startServer(rt.python, dir, framework, rt.cgroups, rt.log)
 		rt.servers[framework] = srv
 	}
 	rt.mu.Unlock()

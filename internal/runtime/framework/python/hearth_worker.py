@@ -8,6 +8,7 @@ import importlib
 import inspect
 import json
 import os
+import socketserver
 import sys
 import traceback
 
@@ -327,6 +328,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
 class Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+
+    def server_bind(self):
+        # HTTPServer.server_bind looks the address up in DNS (getfqdn) for
+        # a name nothing here uses; that costs tens of milliseconds.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
 
 
 def main(framework):
