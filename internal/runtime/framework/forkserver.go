@@ -54,6 +54,7 @@ type message struct {
 	Signal int    `json:"signal,omitempty"`
 	Pid    int    `json:"pid,omitempty"`
 	Code   int    `json:"code,omitempty"`
+	Spare  bool   `json:"spare,omitempty"`
 	Error  string `json:"error,omitempty"`
 }
 
@@ -208,8 +209,10 @@ func (s *server) signal(id int, sig syscall.Signal) {
 }
 
 // spawn gives spec a worker: the spare forked ahead of need, if there is
-// one, else a worker forked now. Either way the spare is replaced in the
-// background, so that the next cold start finds one too.
+// one, else a worker forked now. Either way the spare is replaced once the
+// worker listens (not before: on a busy machine the replacement's fork and
+// warm-up would slow this cold start down), so that the next cold start
+// finds one too.
 func (s *server) spawn(ctx context.Context, spec runtime.Spec) (runtime.Process, error) {
 	addr, env, err := process.Contract(spec)
 	if err != nil {
@@ -217,11 +220,15 @@ func (s *server) spawn(ctx context.Context, spec runtime.Spec) (runtime.Process,
 	}
 	w := s.takeSpare()
 	if w == nil {
-		if w, err = s.fork(ctx); err != nil {
+		if w, err = s.fork(ctx, false); err != nil {
+			go s.fillSpare()
 			return nil, err
 		}
 	}
-	go s.fillSpare()
+	go func() {
+		<-w.up
+		s.fillSpare()
+	}()
 	if err := s.assign(w, spec, addr, env); err != nil {
 		return nil, err
 	}
@@ -255,7 +262,7 @@ func (s *server) fillSpare() {
 	}
 	s.filling = true
 	s.mu.Unlock()
-	w, err := s.fork(context.Background())
+	w, err := s.fork(context.Background(), true)
 	s.mu.Lock()
 	s.filling = false
 	keep := err == nil && !s.gone && !s.closing && s.spare == nil
@@ -271,8 +278,9 @@ func (s *server) fillSpare() {
 }
 
 // fork asks the fork server for a worker and, where workers get cgroups,
-// makes its cgroups and moves it in. The worker waits for its assignment.
-func (s *server) fork(ctx context.Context) (*worker, error) {
+// makes its cgroups and moves it in. The worker waits for its assignment;
+// a spare warms up first.
+func (s *server) fork(ctx context.Context, spare bool) (*worker, error) {
 	outR, outW, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("worker output pipe: %w", err)
@@ -283,12 +291,21 @@ func (s *server) fork(ctx context.Context) (*worker, error) {
 		outW.Close()
 		return nil, fmt.Errorf("worker assignment pipe: %w", err)
 	}
-	w := &worker{srv: s, assignment: assignW, out: process.NewTail(16384, nil), outDone: make(chan struct{}), done: make(chan struct{})}
+	readyR, readyW, err := os.Pipe()
+	if err != nil {
+		for _, f := range []*os.File{outR, outW, assignR, assignW} {
+			f.Close()
+		}
+		return nil, fmt.Errorf("worker ready pipe: %w", err)
+	}
+	w := &worker{srv: s, assignment: assignW, out: process.NewTail(16384, nil), outDone: make(chan struct{}), done: make(chan struct{}),
+		warm: make(chan struct{}), up: make(chan struct{})}
+	go w.watchReady(readyR)
 	reply := make(chan message, 1)
 	s.mu.Lock()
 	if s.gone {
 		s.mu.Unlock()
-		for _, f := range []*os.File{outR, outW, assignR, assignW} {
+		for _, f := range []*os.File{outR, outW, assignR, assignW, readyW} {
 			f.Close()
 		}
 		return nil, fmt.Errorf("%s fork server exited", s.framework)
@@ -298,9 +315,10 @@ func (s *server) fork(ctx context.Context) (*worker, error) {
 	s.pending[w.id] = reply
 	s.workers[w.id] = w
 	s.mu.Unlock()
-	err = s.send(message{Op: "spawn", ID: w.id}, syscall.UnixRights(int(outW.Fd()), int(assignR.Fd())))
+	err = s.send(message{Op: "spawn", ID: w.id, Spare: spare}, syscall.UnixRights(int(outW.Fd()), int(assignR.Fd()), int(readyW.Fd())))
 	outW.Close()
 	assignR.Close()
+	readyW.Close()
 	go func() {
 		_, _ = io.Copy(w.out, outR)
 		outR.Close()
@@ -407,6 +425,8 @@ type worker struct {
 	out        *process.Tail
 	outDone    chan struct{}
 	done       chan struct{}
+	warm       chan struct{} // closed when a spare has warmed up (or the worker is up)
+	up         chan struct{} // closed when the worker listens, or is gone
 
 	mu      sync.Mutex
 	err     error
@@ -425,6 +445,28 @@ func (w *worker) Err() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.err
+}
+
+// watchReady follows the worker's ready pipe: "w" once a spare has warmed
+// up, end of file once the worker listens (or has exited).
+func (w *worker) watchReady(r *os.File) {
+	defer r.Close()
+	warm := false
+	buf := make([]byte, 16)
+	for {
+		n, err := r.Read(buf)
+		if n > 0 && !warm {
+			warm = true
+			close(w.warm)
+		}
+		if err != nil {
+			break
+		}
+	}
+	if !warm {
+		close(w.warm)
+	}
+	close(w.up)
 }
 
 // finish records how the worker ended, waits briefly for the last of its

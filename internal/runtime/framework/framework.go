@@ -6,8 +6,10 @@
 // and cgroup, imports the model's inference script, runs model_fn and
 // serves the SageMaker container contract with the handler chain and
 // defaults of the framework's SageMaker container. Forking skips Python's
-// start-up and the framework's import, so a cold start costs little more
-// than loading the model.
+// start-up and the framework's import; and each fork server keeps one
+// worker forked ahead of need, already in its cgroup, waiting for its
+// assignment (environment, limits, working directory), so a cold start
+// costs little more than loading the model.
 package framework
 
 import (

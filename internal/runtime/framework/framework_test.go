@@ -686,6 +686,7 @@ func waitSpare(t testing.TB, srv *server) int {
 		w := srv.spare
 		srv.mu.Unlock()
 		if w != nil {
+			<-w.warm
 			return w.pid
 		}
 		time.Sleep(time.Millisecond)

@@ -3,9 +3,9 @@ framework once, then forks a model server per request from Hearth.
 
 Hearth talks to it over a SOCK_SEQPACKET socket on fd 3, one JSON message
 per packet. Hearth sends
-  {"op": "spawn", "id": N}
-with the worker's output pipe and an assignment pipe's read end attached as
-SCM_RIGHTS, and
+  {"op": "spawn", "id": N, "spare": B}
+with the worker's output pipe, an assignment pipe's read end and a ready
+pipe's write end attached as SCM_RIGHTS, and
   {"op": "signal", "id": N, "signal": S}
 to signal a worker's process group. The server answers
   {"op": "ready"} once, when the framework is imported,
@@ -15,8 +15,10 @@ A forked worker does everything that does not depend on its model, then
 waits for its assignment: one JSON object, {"env": [...], "dir": ...},
 written to the assignment pipe, which Hearth then closes (closing it with
 nothing written tells the worker to exit). Hearth forks a worker ahead of
-need and assigns it at a cold start, after it has placed the process in its
-cgroup, so neither the fork nor the cgroup's creation is on the cold path.
+need (a spare) and assigns it at a cold start, after it has placed the
+process in its cgroup, so neither the fork nor the cgroup's creation is on
+the cold path. A spare first warms up (see child) and then writes "w" to its
+ready pipe; every worker closes the ready pipe once it listens.
 When Hearth closes the socket the server kills its workers and exits;
 workers die with the server (PR_SET_PDEATHSIG)."""
 import ctypes
@@ -95,7 +97,7 @@ def warm_up(framework):
             m(torch.zeros(1, 2))
 
 
-def child(framework, out_fd, assign_fd, server_pid, libc):
+def child(framework, spare, out_fd, assign_fd, ready_fd, server_pid, libc):
     """Become the worker: never returns."""
     code = 1
     try:
@@ -109,9 +111,23 @@ def child(framework, out_fd, assign_fd, server_pid, libc):
         os.dup2(out_fd, 1)
         os.dup2(out_fd, 2)
         os.close(out_fd)
+        for fd in (assign_fd, ready_fd):
+            os.set_inheritable(fd, False)
         # The objects inherited from the fork server stay frozen: the
         # collector never writes to them, so their pages stay shared.
         gc.enable()
+        # Until assigned, load and serve as a model will, so that the pages
+        # a worker's start writes to (reference counts of the framework's
+        # classes, the allocator's, the import system's) are copied now
+        # rather than faulted in one by one on the cold path.
+        if spare:
+            try:
+                warm_up(framework)
+                import hearth_worker
+                hearth_worker.warm_up()
+            except Exception:
+                traceback.print_exc()
+            os.write(ready_fd, b"w")
         # Wait for the assignment, which comes once Hearth has placed this
         # process in its cgroup.
         chunks = []
@@ -132,7 +148,7 @@ def child(framework, out_fd, assign_fd, server_pid, libc):
         if msg.get("dir"):
             os.chdir(msg["dir"])
         import hearth_worker
-        code = hearth_worker.main(framework)
+        code = hearth_worker.main(framework, listening=lambda: os.close(ready_fd))
     except BaseException:
         traceback.print_exc()
     finally:
@@ -207,12 +223,12 @@ def main():
                 req = json.loads(msg)
                 op = req.get("op")
                 if op == "spawn":
-                    if len(fds) != 2:
+                    if len(fds) != 3:
                         for fd in fds:
                             os.close(fd)
-                        send(sock, {"op": "failed", "id": req["id"], "error": "spawn needs an output and an assignment pipe"})
+                        send(sock, {"op": "failed", "id": req["id"], "error": "spawn needs an output, an assignment and a ready pipe"})
                         continue
-                    out_fd, assign_fd = fds
+                    out_fd, assign_fd, ready_fd = fds
                     gc.freeze()
                     try:
                         pid = os.fork()
@@ -227,7 +243,7 @@ def main():
                         os.close(wake_r)
                         os.close(wake_w)
                         signal.set_wakeup_fd(-1)
-                        child(framework, out_fd, assign_fd, server_pid, libc)
+                        child(framework, bool(req.get("spare")), out_fd, assign_fd, ready_fd, server_pid, libc)
                     for fd in fds:
                         os.close(fd)
                     workers[pid] = req["id"]

@@ -336,9 +336,17 @@ class Server(http.server.ThreadingHTTPServer):
         self.server_name, self.server_port = self.server_address[:2]
 
 
-def main(framework):
-    """Load the model and serve until killed. Exits 2 on a configuration
-    or model problem, 1 on an error in the inference script."""
+def warm_up():
+    """Do, before the model is known, what serving it will do first."""
+    srv = Server(("127.0.0.1", 0), Handler)
+    srv.server_close()
+    importlib.invalidate_caches()
+
+
+def main(framework, listening=None):
+    """Load the model and serve until killed, calling listening once the
+    server listens. Exits 2 on a configuration or model problem, 1 on an
+    error in the inference script."""
     try:
         model_dir = os.environ["SM_MODEL_DIR"]
         port = int(os.environ["SAGEMAKER_BIND_TO_PORT"])
@@ -357,5 +365,7 @@ def main(framework):
     except BaseException:
         _log_error("model failed to load:")
         return 1
+    if listening is not None:
+        listening()
     srv.serve_forever()
     return 0
