@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -27,23 +29,27 @@ func frameworkPython(t *testing.T) string {
 	if py == "" {
 		py = "/usr/bin/python3"
 	}
-	if out, err := exec.Command(py, "-c", "import sklearn, joblib, torch").CombinedOutput(); err != nil {
+	// find_spec looks for the packages without importing them, which
+	// takes seconds.
+	probe := "import importlib.util, sys; sys.exit(any(importlib.util.find_spec(m) is None for m in ('sklearn', 'joblib', 'torch')))"
+	if out, err := exec.Command(py, "-c", probe).CombinedOutput(); err != nil {
 		t.Skipf("%s lacks scikit-learn or PyTorch (install python3-sklearn python3-torch python3-joblib): %v %s", py, err, out)
 	}
 	return py
 }
 
-// frameworkArtifacts builds, with py, the two model artifacts as the
-// SageMaker Python SDK packs them: sklearn.tar.gz (model.joblib at the
-// root, code/inference.py) and pytorch.tar.gz (a TorchScript model.pt),
-// and expected.json with both frameworks' own predictions.
-func frameworkArtifacts(t *testing.T, py string) (dir string, want struct {
+// frameworkPredictions are the frameworks' own predictions for Input.
+type frameworkPredictions struct {
 	Input   [][]float64
 	SKLearn []float64
 	PyTorch [][]float64
-}) {
-	t.Helper()
-	dir = t.TempDir()
+}
+
+// frameworkArtifacts builds, with py, in dir, the two model artifacts as
+// the SageMaker Python SDK packs them: sklearn.tar.gz (model.joblib at the
+// root, code/inference.py) and pytorch.tar.gz (a TorchScript model.pt),
+// and returns both frameworks' own predictions.
+func frameworkArtifacts(py, dir string) (want frameworkPredictions, err error) {
 	cmd := exec.Command(py, "-c", `
 import json, os, tarfile, joblib, numpy as np, torch
 from sklearn.ensemble import RandomForestRegressor
@@ -79,16 +85,13 @@ json.dump({"input": q.tolist(), "sklearn": m.predict(q).tolist(), "pytorch": tou
 `)
 	cmd.Dir = dir
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build artifacts: %v\n%s", err, out)
+		return want, fmt.Errorf("build artifacts: %v\n%s", err, out)
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "expected.json"))
-	if err != nil {
-		t.Fatal(err)
+	if err == nil {
+		err = json.Unmarshal(b, &want)
 	}
-	if err := json.Unmarshal(b, &want); err != nil {
-		t.Fatal(err)
-	}
-	return dir, want
+	return want, err
 }
 
 func near(a, b []float64) bool {
@@ -108,31 +111,56 @@ func near(a, b []float64) bool {
 // endpoints, provisioned and on-demand, and checks the predictions against
 // the frameworks' own.
 func TestFrameworkModels(t *testing.T) {
+	t.Parallel()
 	py := frameworkPython(t)
-	dir, want := frameworkArtifacts(t, py)
+	dir := t.TempDir()
+	type built struct {
+		want frameworkPredictions
+		err  error
+	}
+	artifacts := make(chan built, 1)
+	go func() {
+		want, err := frameworkArtifacts(py, dir)
+		artifacts <- built{want, err}
+	}()
 	s := startServer(t, "--python", py)
 	sm, rt := s.sagemaker(), s.runtime()
 	ctx := context.Background()
+	b := <-artifacts
+	if b.err != nil {
+		t.Fatal(b.err)
+	}
+	want := b.want
 
 	models := []struct{ name, image, artifact string }{
 		{"sk", "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3", "sklearn.tar.gz"},
 		{"pt", "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.1.0-cpu-py310", "pytorch.tar.gz"},
 	}
-	for _, m := range models {
+	// Both at once: CreateModel checks each framework's import.
+	var wg sync.WaitGroup
+	errs := make([]error, len(models))
+	for i, m := range models {
 		env := map[string]string{"SAGEMAKER_REGION": "us-east-1", "SAGEMAKER_CONTAINER_LOG_LEVEL": "20"}
 		if m.name == "sk" {
 			env["SAGEMAKER_PROGRAM"] = "inference.py"
 			env["SAGEMAKER_SUBMIT_DIRECTORY"] = "/opt/ml/model/code"
 		}
-		_, err := sm.CreateModel(ctx, &sagemaker.CreateModelInput{
-			ModelName: aws.String(m.name),
-			PrimaryContainer: &smtypes.ContainerDefinition{
-				Image: aws.String(m.image), ModelDataUrl: aws.String("file://" + filepath.Join(dir, m.artifact)), Environment: env,
-			},
-			ExecutionRoleArn: aws.String("arn:aws:iam::000000000000:role/SageMakerRole"),
-		})
-		if err != nil {
-			t.Fatalf("CreateModel %s: %v", m.name, err)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = sm.CreateModel(ctx, &sagemaker.CreateModelInput{
+				ModelName: aws.String(m.name),
+				PrimaryContainer: &smtypes.ContainerDefinition{
+					Image: aws.String(m.image), ModelDataUrl: aws.String("file://" + filepath.Join(dir, m.artifact)), Environment: env,
+				},
+				ExecutionRoleArn: aws.String("arn:aws:iam::000000000000:role/SageMakerRole"),
+			})
+		}()
+	}
+	wg.Wait()
+	for i, m := range models {
+		if errs[i] != nil {
+			t.Fatalf("CreateModel %s: %v", m.name, errs[i])
 		}
 		createConfig(t, sm, m.name+"-provisioned", serverless(m.name, 2048, 5, 1))
 		createConfig(t, sm, m.name+"-ondemand", serverless(m.name, 2048, 5, 0))
@@ -177,6 +205,7 @@ func TestFrameworkModels(t *testing.T) {
 // TestFrameworkMissing: CreateModel refuses a framework image when the
 // server's Python cannot import the framework, naming module and package.
 func TestFrameworkMissing(t *testing.T) {
+	t.Parallel()
 	py := frameworkPython(t)
 	bare := filepath.Join(t.TempDir(), "python-without-packages")
 	if err := os.WriteFile(bare, []byte("#!/bin/sh\nexec "+py+" -S \"$@\"\n"), 0o755); err != nil {

@@ -26,6 +26,7 @@ import (
 // python/hearth_forkserver.py for the protocol.
 type server struct {
 	framework string
+	cgroups   *process.Cgroups // where workers get cgroups, if anywhere
 	log       *slog.Logger
 	out       *process.Tail // the fork server's own output
 
@@ -41,26 +42,28 @@ type server struct {
 	pending map[int]chan message
 	workers map[int]*worker
 	gone    bool
+	closing bool
+	spare   *worker // forked ahead, waiting for its assignment
+	filling bool    // a spare is being forked
 }
 
 // message is any message of the protocol, in either direction.
 type message struct {
-	Op        string   `json:"op"`
-	ID        int      `json:"id,omitempty"`
-	Framework string   `json:"framework,omitempty"`
-	Env       []string `json:"env,omitempty"`
-	Dir       string   `json:"dir,omitempty"`
-	Signal    int      `json:"signal,omitempty"`
-	Pid       int      `json:"pid,omitempty"`
-	Code      int      `json:"code,omitempty"`
-	Error     string   `json:"error,omitempty"`
+	Op     string `json:"op"`
+	ID     int    `json:"id,omitempty"`
+	Signal int    `json:"signal,omitempty"`
+	Pid    int    `json:"pid,omitempty"`
+	Code   int    `json:"code,omitempty"`
+	Spare  bool   `json:"spare,omitempty"`
+	Error  string `json:"error,omitempty"`
 }
 
 // startServer starts a fork server for framework in the background; its
 // ready channel says when it can fork.
-func startServer(python, dir, framework string, log *slog.Logger) *server {
+func startServer(python, dir, framework string, cgroups *process.Cgroups, log *slog.Logger) *server {
 	s := &server{
 		framework: framework,
+		cgroups:   cgroups,
 		log:       log,
 		out:       process.NewTail(8192, nil),
 		ready:     make(chan struct{}),
@@ -205,36 +208,105 @@ func (s *server) signal(id int, sig syscall.Signal) {
 	_ = s.send(message{Op: "signal", ID: id, Signal: int(sig)}, nil)
 }
 
-// spawn forks a worker for spec.
-func (s *server) spawn(ctx context.Context, spec runtime.Spec, cgroups *process.Cgroups) (runtime.Process, error) {
+// spawn gives spec a worker: the spare forked ahead of need, if there is
+// one, else a worker forked now. Either way the spare is replaced once the
+// worker listens (not before: on a busy machine the replacement's fork and
+// warm-up would slow this cold start down), so that the next cold start
+// finds one too.
+func (s *server) spawn(ctx context.Context, spec runtime.Spec) (runtime.Process, error) {
 	addr, env, err := process.Contract(spec)
 	if err != nil {
 		return nil, err
 	}
+	w := s.takeSpare()
+	if w == nil {
+		if w, err = s.fork(ctx, false); err != nil {
+			go s.fillSpare()
+			return nil, err
+		}
+	}
+	go func() {
+		<-w.up
+		s.fillSpare()
+	}()
+	if err := s.assign(w, spec, addr, env); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// takeSpare returns the waiting spare worker, if there is a live one.
+func (s *server) takeSpare() *worker {
+	s.mu.Lock()
+	w := s.spare
+	s.spare = nil
+	s.mu.Unlock()
+	if w == nil {
+		return nil
+	}
+	select {
+	case <-w.done:
+		w.assignment.Close()
+		return nil
+	default:
+		return w
+	}
+}
+
+// fillSpare forks a spare worker, unless there is one (or one coming).
+func (s *server) fillSpare() {
+	s.mu.Lock()
+	if s.gone || s.closing || s.spare != nil || s.filling {
+		s.mu.Unlock()
+		return
+	}
+	s.filling = true
+	s.mu.Unlock()
+	w, err := s.fork(context.Background(), true)
+	s.mu.Lock()
+	s.filling = false
+	keep := err == nil && !s.gone && !s.closing && s.spare == nil
+	if keep {
+		s.spare = w
+	}
+	s.mu.Unlock()
+	if err != nil {
+		s.log.Debug("spare worker not forked", "framework", s.framework, "err", err)
+	} else if !keep {
+		w.assignment.Close() // the worker exits, unassigned
+	}
+}
+
+// fork asks the fork server for a worker and, where workers get cgroups,
+// makes its cgroups and moves it in. The worker waits for its assignment;
+// a spare warms up first.
+func (s *server) fork(ctx context.Context, spare bool) (*worker, error) {
 	outR, outW, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("worker output pipe: %w", err)
 	}
-	fds := []int{int(outW.Fd())}
-	var gateR, gateW *os.File
-	if cgroups != nil {
-		if gateR, gateW, err = os.Pipe(); err != nil {
-			outR.Close()
-			outW.Close()
-			return nil, fmt.Errorf("worker gate pipe: %w", err)
-		}
-		fds = append(fds, int(gateR.Fd()))
+	assignR, assignW, err := os.Pipe()
+	if err != nil {
+		outR.Close()
+		outW.Close()
+		return nil, fmt.Errorf("worker assignment pipe: %w", err)
 	}
-	w := &worker{srv: s, addr: addr, out: process.NewTail(16384, spec.Output), outDone: make(chan struct{}), done: make(chan struct{})}
+	readyR, readyW, err := os.Pipe()
+	if err != nil {
+		for _, f := range []*os.File{outR, outW, assignR, assignW} {
+			f.Close()
+		}
+		return nil, fmt.Errorf("worker ready pipe: %w", err)
+	}
+	w := &worker{srv: s, assignment: assignW, out: process.NewTail(16384, nil), outDone: make(chan struct{}), done: make(chan struct{}),
+		warm: make(chan struct{}), up: make(chan struct{})}
+	go w.watchReady(readyR)
 	reply := make(chan message, 1)
 	s.mu.Lock()
 	if s.gone {
 		s.mu.Unlock()
-		outR.Close()
-		outW.Close()
-		if gateR != nil {
-			gateR.Close()
-			gateW.Close()
+		for _, f := range []*os.File{outR, outW, assignR, assignW, readyW} {
+			f.Close()
 		}
 		return nil, fmt.Errorf("%s fork server exited", s.framework)
 	}
@@ -243,11 +315,10 @@ func (s *server) spawn(ctx context.Context, spec runtime.Spec, cgroups *process.
 	s.pending[w.id] = reply
 	s.workers[w.id] = w
 	s.mu.Unlock()
-	err = s.send(message{Op: "spawn", ID: w.id, Framework: s.framework, Env: env, Dir: spec.Dir}, syscall.UnixRights(fds...))
+	err = s.send(message{Op: "spawn", ID: w.id, Spare: spare}, syscall.UnixRights(int(outW.Fd()), int(assignR.Fd()), int(readyW.Fd())))
 	outW.Close()
-	if gateR != nil {
-		gateR.Close()
-	}
+	assignR.Close()
+	readyW.Close()
 	go func() {
 		_, _ = io.Copy(w.out, outR)
 		outR.Close()
@@ -258,9 +329,7 @@ func (s *server) spawn(ctx context.Context, spec runtime.Spec, cgroups *process.
 		delete(s.pending, w.id)
 		delete(s.workers, w.id)
 		s.mu.Unlock()
-		if gateW != nil {
-			gateW.Close()
-		}
+		assignW.Close()
 		go w.finish(err)
 		return nil, fmt.Errorf("ask %s fork server for a worker: %w", s.framework, err)
 	}
@@ -268,21 +337,15 @@ func (s *server) spawn(ctx context.Context, spec runtime.Spec, cgroups *process.
 	select {
 	case m = <-reply:
 	case <-ctx.Done():
-		// Kill the worker once the fork server says it exists.
+		// A worker that never gets its assignment exits.
 		go func() {
-			if m := <-reply; m.Op == "started" {
-				s.signal(w.id, syscall.SIGKILL)
-			}
-			if gateW != nil {
-				gateW.Close()
-			}
+			<-reply
+			assignW.Close()
 		}()
 		return nil, ctx.Err()
 	}
 	if m.Op != "started" {
-		if gateW != nil {
-			gateW.Close()
-		}
+		assignW.Close()
 		s.mu.Lock()
 		delete(s.workers, w.id)
 		s.mu.Unlock()
@@ -290,17 +353,48 @@ func (s *server) spawn(ctx context.Context, spec runtime.Spec, cgroups *process.
 		return nil, fmt.Errorf("%s fork server could not start a worker: %s", s.framework, m.Error)
 	}
 	w.pid = m.Pid
-	if cgroups != nil {
-		dirs, err := cgroups.Place(spec, w.pid)
+	if s.cgroups != nil {
+		dirs, err := s.cgroups.Enter(w.pid)
 		if err != nil {
-			s.log.Debug("cgroup placement failed", "worker", spec.Name, "err", err)
+			s.log.Debug("cgroup placement failed", "framework", s.framework, "pid", w.pid, "err", err)
 		}
 		w.mu.Lock()
 		w.cgroups = dirs
 		w.mu.Unlock()
-		gateW.Close() // let the worker go on, now in its cgroup
 	}
 	return w, nil
+}
+
+// assignment is what a forked worker waits for: the worker's environment
+// and working directory.
+type assignment struct {
+	Env []string `json:"env"`
+	Dir string   `json:"dir"`
+}
+
+// assign makes w spec's worker: it sets spec's limits on w's cgroups, then
+// sends w its environment, on which it loads the model and serves.
+func (s *server) assign(w *worker, spec runtime.Spec, addr string, env []string) error {
+	defer w.assignment.Close()
+	w.addr = addr
+	w.out.SetAlso(spec.Output)
+	w.mu.Lock()
+	dirs := w.cgroups
+	w.mu.Unlock()
+	if s.cgroups != nil && len(dirs) > 0 {
+		if err := s.cgroups.Limit(dirs, spec); err != nil {
+			s.log.Debug("cgroup limits failed", "worker", spec.Name, "err", err)
+		}
+	}
+	b, err := json.Marshal(assignment{Env: env, Dir: spec.Dir})
+	if err != nil {
+		return err
+	}
+	if _, err := w.assignment.Write(b); err != nil {
+		s.signal(w.id, syscall.SIGKILL)
+		return fmt.Errorf("%s worker exited before it was assigned: %w", s.framework, err)
+	}
+	return nil
 }
 
 // close stops the fork server: closing its socket makes it kill its
@@ -309,6 +403,9 @@ func (s *server) close() {
 	if s.cmd == nil {
 		return
 	}
+	s.mu.Lock()
+	s.closing = true
+	s.mu.Unlock()
 	s.conn.Close()
 	select {
 	case <-s.exited:
@@ -320,13 +417,16 @@ func (s *server) close() {
 
 // worker is a forked worker process.
 type worker struct {
-	srv     *server
-	id      int
-	pid     int
-	addr    string
-	out     *process.Tail
-	outDone chan struct{}
-	done    chan struct{}
+	srv        *server
+	id         int
+	pid        int
+	addr       string
+	assignment *os.File // write end of the pipe the worker reads its assignment from
+	out        *process.Tail
+	outDone    chan struct{}
+	done       chan struct{}
+	warm       chan struct{} // closed when a spare has warmed up (or the worker is up)
+	up         chan struct{} // closed when the worker listens, or is gone
 
 	mu      sync.Mutex
 	err     error
@@ -345,6 +445,28 @@ func (w *worker) Err() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.err
+}
+
+// watchReady follows the worker's ready pipe: "w" once a spare has warmed
+// up, end of file once the worker listens (or has exited).
+func (w *worker) watchReady(r *os.File) {
+	defer r.Close()
+	warm := false
+	buf := make([]byte, 16)
+	for {
+		n, err := r.Read(buf)
+		if n > 0 && !warm {
+			warm = true
+			close(w.warm)
+		}
+		if err != nil {
+			break
+		}
+	}
+	if !warm {
+		close(w.warm)
+	}
+	close(w.up)
 }
 
 // finish records how the worker ended, waits briefly for the last of its

@@ -6,8 +6,10 @@
 // and cgroup, imports the model's inference script, runs model_fn and
 // serves the SageMaker container contract with the handler chain and
 // defaults of the framework's SageMaker container. Forking skips Python's
-// start-up and the framework's import, so a cold start costs little more
-// than loading the model.
+// start-up and the framework's import; and each fork server keeps one
+// worker forked ahead of need, already in its cgroup, waiting for its
+// assignment (environment, limits, working directory), so a cold start
+// costs little more than loading the model.
 package framework
 
 import (
@@ -99,19 +101,23 @@ func (rt *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Proces
 	if err != nil {
 		return nil, err
 	}
-	return srv.spawn(ctx, spec, rt.cgroups)
+	return srv.spawn(ctx, spec)
 }
 
 // Prewarm starts the fork server for spec's framework in the background,
-// so the first worker's start does not wait for the framework's import.
+// and has it fork a spare worker, so that even the first worker's start
+// waits neither for the framework's import nor for a fork.
 func (rt *Runtime) Prewarm(spec runtime.Spec) {
 	if _, ok := requirements[spec.Framework]; !ok {
 		return
 	}
 	go func() {
-		if _, err := rt.server(context.Background(), spec.Framework); err != nil {
+		srv, err := rt.server(context.Background(), spec.Framework)
+		if err != nil {
 			rt.log.Warn("framework fork server failed to start", "framework", spec.Framework, "err", err)
+			return
 		}
+		srv.fillSpare()
 	}()
 }
 
@@ -133,7 +139,7 @@ func (rt *Runtime) server(ctx context.Context, framework string) (*server, error
 			rt.mu.Unlock()
 			return nil, err
 		}
-		srv = startServer(rt.python, dir, framework, rt.log)
+		srv = startServer(rt.python, dir, framework, rt.cgroups, rt.log)
 		rt.servers[framework] = srv
 	}
 	rt.mu.Unlock()

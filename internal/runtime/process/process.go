@@ -198,9 +198,9 @@ type Cgroups struct {
 // Place creates the worker's cgroups, sets its limits and moves it in. It
 // returns the directories made, to remove when the worker exits.
 func (c *Cgroups) Place(spec runtime.Spec, pid int) ([]string, error) {
-	dirs, err := c.enter(pid)
+	dirs, err := c.Enter(pid)
 	if err == nil {
-		err = c.limit(dirs, spec)
+		err = c.Limit(dirs, spec)
 	}
 	if err != nil {
 		for _, d := range dirs {
@@ -211,10 +211,12 @@ func (c *Cgroups) Place(spec runtime.Spec, pid int) ([]string, error) {
 	return dirs, nil
 }
 
-// enter creates the process's cgroups (one per controller on v1) and moves
-// it in, without limits yet. Creating a memory cgroup is the slow part of
-// placement, which is why standby processes do it ahead of their hand-off.
-func (c *Cgroups) enter(pid int) ([]string, error) {
+// Enter creates the process's cgroups (one per controller on v1) and moves
+// it in, without limits yet; Limit sets them. Creating a memory cgroup can
+// be the slow part of placement, which is why runtimes that start workers
+// ahead of need (standby processes) enter them ahead and limit them at the
+// hand-off. It returns the directories made, even on error.
+func (c *Cgroups) Enter(pid int) ([]string, error) {
 	name := "worker-" + strconv.Itoa(pid)
 	var made []string
 	for _, parent := range []string{c.V2, c.MemoryV1, c.CPUV1} {
@@ -233,8 +235,8 @@ func (c *Cgroups) enter(pid int) ([]string, error) {
 	return made, nil
 }
 
-// limit sets spec's memory limit and CPU weight on the process's cgroups.
-func (c *Cgroups) limit(dirs []string, spec runtime.Spec) error {
+// Limit sets spec's memory limit and CPU weight on the cgroups Enter made.
+func (c *Cgroups) Limit(dirs []string, spec runtime.Spec) error {
 	for _, dir := range dirs {
 		var settings [][2]string
 		switch {
@@ -400,7 +402,8 @@ func DetectCgroups(name string) *Cgroups {
 	return &c
 }
 
-func (t *Tail) setAlso(w io.Writer) {
+// SetAlso makes t pass every later write on to w (nil: to nothing).
+func (t *Tail) SetAlso(w io.Writer) {
 	t.mu.Lock()
 	t.also = w
 	t.mu.Unlock()

@@ -135,7 +135,7 @@ func (rt *Runtime) startSpare(spec runtime.Spec) (*spare, error) {
 	if rt.Cgroups != nil {
 		// Make its cgroups now, off the cold-start path; limits come with
 		// the hand-off.
-		dirs, err := rt.Cgroups.enter(cmd.Process.Pid)
+		dirs, err := rt.Cgroups.Enter(cmd.Process.Pid)
 		if err != nil && rt.Logger != nil {
 			rt.Logger.Debug("cgroup placement failed", "program", spec.Path, "err", err)
 		}
@@ -155,12 +155,12 @@ func (rt *Runtime) handOff(ctx context.Context, sp *spare, spec runtime.Spec) (r
 		return nil, err
 	}
 	sp.proc.addr = addr
-	sp.proc.out.setAlso(spec.Output)
+	sp.proc.out.SetAlso(spec.Output)
 	if rt.Cgroups != nil {
 		sp.proc.mu.Lock()
 		dirs := sp.proc.cgroups
 		sp.proc.mu.Unlock()
-		if err := rt.Cgroups.limit(dirs, spec); err != nil && rt.Logger != nil {
+		if err := rt.Cgroups.Limit(dirs, spec); err != nil && rt.Logger != nil {
 			rt.Logger.Debug("cgroup limits failed", "worker", spec.Name, "err", err)
 		}
 	}

@@ -8,6 +8,7 @@ import importlib
 import inspect
 import json
 import os
+import socketserver
 import sys
 import traceback
 
@@ -328,10 +329,24 @@ class Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
+    def server_bind(self):
+        # HTTPServer.server_bind looks the address up in DNS (getfqdn) for
+        # a name nothing here uses; that costs tens of milliseconds.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
 
-def main(framework):
-    """Load the model and serve until killed. Exits 2 on a configuration
-    or model problem, 1 on an error in the inference script."""
+
+def warm_up():
+    """Do, before the model is known, what serving it will do first."""
+    srv = Server(("127.0.0.1", 0), Handler)
+    srv.server_close()
+    importlib.invalidate_caches()
+
+
+def main(framework, listening=None):
+    """Load the model and serve until killed, calling listening once the
+    server listens. Exits 2 on a configuration or model problem, 1 on an
+    error in the inference script."""
     try:
         model_dir = os.environ["SM_MODEL_DIR"]
         port = int(os.environ["SAGEMAKER_BIND_TO_PORT"])
@@ -350,5 +365,7 @@ def main(framework):
     except BaseException:
         _log_error("model failed to load:")
         return 1
+    if listening is not None:
+        listening()
     srv.serve_forever()
     return 0
