@@ -9,7 +9,9 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os/exec"
 	"strconv"
+	"syscall"
 )
 
 // Spec describes one worker to start.
@@ -111,15 +113,20 @@ type Router struct {
 // ErrNoRuntime is returned for a spec whose runtime this server lacks.
 var ErrNoRuntime = errors.New("no runtime for this worker on this server")
 
-// Start starts spec on its runtime.
-func (r Router) Start(ctx context.Context, spec Spec) (Process, error) {
-	rt := r.Processes
+// pick is spec's runtime (nil if this server has none).
+func (r Router) pick(spec Spec) Runtime {
 	switch {
 	case spec.Framework != "":
-		rt = r.Frameworks
+		return r.Frameworks
 	case spec.Image != "":
-		rt = r.Containers
+		return r.Containers
 	}
+	return r.Processes
+}
+
+// Start starts spec on its runtime.
+func (r Router) Start(ctx context.Context, spec Spec) (Process, error) {
+	rt := r.pick(spec)
 	if rt == nil {
 		return nil, ErrNoRuntime
 	}
@@ -129,14 +136,20 @@ func (r Router) Start(ctx context.Context, spec Spec) (Process, error) {
 // Prewarm passes spec on to its runtime, if that runtime can get ready to
 // start it quickly (e.g. a standby process, a fork server).
 func (r Router) Prewarm(spec Spec) {
-	rt := r.Processes
-	switch {
-	case spec.Framework != "":
-		rt = r.Frameworks
-	case spec.Image != "":
-		rt = r.Containers
-	}
-	if pw, ok := rt.(interface{ Prewarm(Spec) }); ok {
+	if pw, ok := r.pick(spec).(interface{ Prewarm(Spec) }); ok {
 		pw.Prewarm(spec)
 	}
+}
+
+// ExitFromWait turns what exec.Cmd.Wait returned into an *Exit (other
+// errors pass through).
+func ExitFromWait(err error) error {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return &Exit{Code: -1, Signal: ws.Signal().String()}
+		}
+		return &Exit{Code: ee.ExitCode()}
+	}
+	return err
 }

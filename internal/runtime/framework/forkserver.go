@@ -156,7 +156,7 @@ func (s *server) read() {
 	}
 	s.conn.Close()
 	werr := s.cmd.Wait()
-	reason := runtime.ExitReason(exitError(werr))
+	reason := runtime.ExitReason(runtime.ExitFromWait(werr))
 	out := strings.TrimSpace(s.out.String())
 	s.mu.Lock()
 	s.gone = true
@@ -504,18 +504,6 @@ func (w *worker) Stop(ctx context.Context) error {
 		<-w.done
 	}
 	return nil
-}
-
-// exitError turns what exec.Cmd.Wait returned into a *runtime.Exit.
-func exitError(err error) error {
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return &runtime.Exit{Code: -1, Signal: ws.Signal().String()}
-		}
-		return &runtime.Exit{Code: ee.ExitCode()}
-	}
-	return err
 }
 
 func lastLines(s string, n int) string {

@@ -6,7 +6,6 @@ package process
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -112,7 +111,7 @@ func freePort() (int, error) {
 // wait reaps the process, kills what it left in its process group and
 // cgroups (a forked server, say), and removes the cgroups.
 func (p *proc) wait() {
-	err := exitError(p.cmd.Wait())
+	err := runtime.ExitFromWait(p.cmd.Wait())
 	pid := p.cmd.Process.Pid
 	_ = syscall.Kill(-pid, syscall.SIGKILL)
 	p.mu.Lock()
@@ -338,18 +337,6 @@ func (t *Tail) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return string(t.buf)
-}
-
-// exitError turns what exec.Cmd.Wait returned into a *runtime.Exit.
-func exitError(err error) error {
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return &runtime.Exit{Code: -1, Signal: ws.Signal().String()}
-		}
-		return &runtime.Exit{Code: ee.ExitCode()}
-	}
-	return err
 }
 
 // DetectCgroups finds where Hearth may create worker cgroups: a group
