@@ -13,7 +13,9 @@
 //	env <NAME>         answer the value of an environment variable
 //
 // At start, ECHO_START_DELAY delays listening, ECHO_EXIT_AT_START=<code>
-// exits immediately, and ECHO_NEVER_READY keeps /ping at 503.
+// exits immediately, ECHO_NEVER_READY keeps /ping at 503, and
+// ECHO_LISTEN_HOST sets the address to listen on (default 127.0.0.1; a
+// container image sets 0.0.0.0).
 package main
 
 import (
@@ -85,7 +87,11 @@ func main() {
 			"accept":      r.Header.Get("Accept"),
 		})
 	})
-	ln, err := net.Listen("tcp", "127.0.0.1:"+port)
+	host := os.Getenv("ECHO_LISTEN_HOST")
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, port))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "echo-worker:", err)
 		os.Exit(1)

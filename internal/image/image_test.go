@@ -28,8 +28,11 @@ func TestResolve(t *testing.T) {
 		{"123.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost@sha256:" + strings.Repeat("a", 64), XGBoost, ""},
 		{exe, Executable, ""},
 		{"file://" + exe, Executable, ""},
-		{"123.dkr.ecr.us-east-1.amazonaws.com/my-model:1", 0, "container runtime"},
-		{"sagemaker-xgboost-extra:1", 0, "container runtime"},
+		{"123456789012.dkr.ecr.us-east-1.amazonaws.com/my-model:1", Container, ""},
+		{"sagemaker-xgboost-extra:1", Container, ""},
+		{"localhost:5000/team/model@sha256:" + strings.Repeat("b", 64), Container, ""},
+		{"Upper/Case:1", 0, "neither a container image reference"},
+		{"my model:1", 0, "neither a container image reference"},
 		{plain, 0, "not an executable"},
 		{filepath.Join(dir, "missing"), 0, "not found"},
 		{"file://remote-host/x", 0, "not a valid file:// URL"},
@@ -42,6 +45,8 @@ func TestResolve(t *testing.T) {
 			t.Errorf("%s: %v", tc.image, err)
 		case tc.err == "" && ref.Kind != tc.kind:
 			t.Errorf("%s: kind %v, want %v", tc.image, ref.Kind, tc.kind)
+		case tc.kind == Container && ref.Image != tc.image:
+			t.Errorf("%s: Image %q, want the reference as given", tc.image, ref.Image)
 		}
 	}
 }
@@ -54,6 +59,9 @@ func FuzzResolve(f *testing.F) {
 		ref, err := Resolve(s)
 		if err == nil && ref.Kind == Executable && !filepath.IsAbs(ref.Path) {
 			t.Fatalf("%q resolved to a relative executable %q", s, ref.Path)
+		}
+		if err == nil && ref.Kind == Container && (ref.Image != s || strings.ContainsAny(s, " \t\n")) {
+			t.Fatalf("%q resolved to container image %q", s, ref.Image)
 		}
 	})
 }
