@@ -49,7 +49,7 @@ func newRuntime(t *testing.T, opts docker.Options) *docker.Runtime {
 	return rt
 }
 
-func modelDir(t *testing.T, content string) string {
+func modelDir(t testing.TB, content string) string {
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "model.txt"), []byte(content), 0o644); err != nil {
 		t.Fatal(err)
@@ -57,7 +57,7 @@ func modelDir(t *testing.T, content string) string {
 	return dir
 }
 
-func spec(t *testing.T, name string) runtime.Spec {
+func spec(t testing.TB, name string) runtime.Spec {
 	return runtime.Spec{
 		Name:      name,
 		Image:     dockertest.Image,
