@@ -24,6 +24,8 @@ import (
 	"hearth/internal/fleet"
 	"hearth/internal/gateway"
 	"hearth/internal/metrics"
+	"hearth/internal/runtime"
+	"hearth/internal/runtime/docker"
 	"hearth/internal/runtime/process"
 	"hearth/internal/sigv4"
 	"hearth/internal/store"
@@ -44,6 +46,8 @@ type serveConfig struct {
 	logLevel        string
 	metricPeriod    time.Duration
 	demo            bool
+	dockerHost      string
+	pull            string
 }
 
 // flagSet declares serve's flags; every flag has a HEARTH_* environment
@@ -77,6 +81,8 @@ func (c *serveConfig) flagSet(getenv func(string) string, out io.Writer) *flag.F
 	fs.StringVar(&c.s3EndpointURL, "s3-endpoint-url", env("HEARTH_S3_ENDPOINT_URL", ""), "S3-compatible endpoint for s3:// model artifacts (HEARTH_S3_ENDPOINT_URL)")
 	fs.DurationVar(&c.metricPeriod, "metric-period", envDur("HEARTH_METRIC_PERIOD", time.Minute), "finest metric period, and the period auto scaling evaluates on (60s = AWS timing; 1s for demos and tests) (HEARTH_METRIC_PERIOD)")
 	fs.BoolVar(&c.demo, "demo", env("HEARTH_DEMO", "") == "true", "deploy the seed example at start: the XGBoost abalone model on an on-demand and a provisioned serverless endpoint (HEARTH_DEMO=true)")
+	fs.StringVar(&c.dockerHost, "docker-host", env("HEARTH_DOCKER_HOST", ""), "Docker Engine that runs container-image models (default: DOCKER_HOST, else the local socket) (HEARTH_DOCKER_HOST)")
+	fs.StringVar(&c.pull, "pull", env("HEARTH_PULL", "never"), "pull a model's container image the engine lacks when an endpoint uses it: never or missing (HEARTH_PULL)")
 	fs.StringVar(&c.logLevel, "log-level", env("HEARTH_LOG_LEVEL", "info"), "debug, info, warn or error (HEARTH_LOG_LEVEL)")
 	return fs
 }
@@ -115,10 +121,12 @@ type server struct {
 	recorder *metrics.Recorder
 	targets  scalingTargets
 	runtime  *process.Runtime
-	gateway  *gateway.Gateway
-	devMode  bool
-	budgetMB int
-	dataDir  string
+	// containers runs container-image models; nil without a Docker Engine.
+	containers *docker.Runtime
+	gateway    *gateway.Gateway
+	devMode    bool
+	budgetMB   int
+	dataDir    string
 }
 
 func newServer(ctx context.Context, cfg serveConfig, logger *slog.Logger) (*server, error) {
@@ -185,6 +193,15 @@ func newServer(ctx context.Context, cfg serveConfig, logger *slog.Logger) (*serv
 	// One standby process per built-in runtime makes its cold starts skip
 	// process start-up.
 	s.runtime = &process.Runtime{Cgroups: process.DetectCgroups(), Logger: logger, Standby: 1}
+	s.containers, err = newContainerRuntime(ctx, cfg, dataDir, logger)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	workers := runtime.Router{Processes: s.runtime}
+	if s.containers != nil {
+		workers.Containers = s.containers
+	}
 	s.metrics, err = metrics.Open(ctx, st.DB(), metrics.Options{BasePeriod: cfg.metricPeriod, Logger: logger})
 	if err != nil {
 		st.Close()
@@ -194,7 +211,7 @@ func newServer(ctx context.Context, cfg serveConfig, logger *slog.Logger) (*serv
 	s.recorder = metrics.NewRecorder(s.metrics, metrics.RecorderOptions{Workers: census})
 	s.fleet = fleet.New(fleet.Options{
 		Observer:       fleetMetrics{s.recorder},
-		Runtime:        s.runtime,
+		Runtime:        workers,
 		Artifacts:      fetchAdapter{fetcher},
 		Clock:          clock.Real{},
 		Logger:         logger,
@@ -209,6 +226,7 @@ func newServer(ctx context.Context, cfg serveConfig, logger *slog.Logger) (*serv
 	s.control = control.New(st, s.fleet, control.Options{
 		Region: cfg.region, AccountID: cfg.accountID, Logger: logger,
 		ValidateModelDataURL: func(u string) error { return artifact.ValidateURL(u) },
+		ImageExists:          imageExists(s.containers),
 	})
 	s.fleet.SetReporter(s.control)
 	census.f = s.fleet
@@ -282,6 +300,9 @@ func (s *server) run(ctx context.Context, stdout io.Writer) error {
 	_ = hs.Shutdown(shutCtx)
 	_ = s.fleet.Close(shutCtx)
 	s.runtime.Close()
+	if s.containers != nil {
+		s.containers.Close()
+	}
 	stopLoops()
 	if err := s.metrics.Sync(shutCtx); err != nil {
 		s.log.Warn("metrics sync", "err", err)

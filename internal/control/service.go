@@ -32,6 +32,10 @@ type Options struct {
 	// ValidateModelDataURL, if set, vets a ModelDataUrl beyond the syntax
 	// checks done here (e.g. the artifact fetcher's URL rules).
 	ValidateModelDataURL func(string) error
+	// ImageExists, if set, says whether a container image (an Image that
+	// is neither a built-in runtime's nor a local executable) can be run:
+	// CreateModel refuses the model with its error otherwise.
+	ImageExists func(ctx context.Context, image string) error
 }
 
 // Service is the SageMaker control plane: it validates requests, keeps
@@ -146,8 +150,14 @@ func (s *Service) CreateModel(ctx context.Context, in *CreateModelInput) (map[st
 	if c.Image == nil {
 		return nil, awserr.Validation("Image must be specified for the container of model %q.", name)
 	}
-	if _, err := image.Resolve(*c.Image); err != nil {
-		return nil, awserr.Validation("%s", upperFirst(err.Error()))
+	ref, rerr := image.Resolve(*c.Image)
+	if rerr != nil {
+		return nil, awserr.Validation("%s", upperFirst(rerr.Error()))
+	}
+	if ref.Kind == image.Container && s.opts.ImageExists != nil {
+		if err := s.opts.ImageExists(ctx, ref.Image); err != nil {
+			return nil, awserr.Validation("Image %s of model %q cannot be used: %s", ref.Image, name, err.Error())
+		}
 	}
 	if c.Mode != nil && *c.Mode == "MultiModel" {
 		return nil, awserr.Validation("Mode MultiModel is not supported: a Hearth model serves one artifact (Mode SingleModel).")

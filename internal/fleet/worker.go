@@ -117,7 +117,8 @@ func (f *Fleet) spec(p *pool, w *worker) (runtime.Spec, error) {
 	if err != nil {
 		return runtime.Spec{}, err
 	}
-	s.Path, s.Args, s.Standby = prog.Path, prog.Args, prog.Standby
+	s.Path, s.Args, s.Standby, s.Image = prog.Path, prog.Args, prog.Standby, prog.Image
+	s.NetworkIsolation = p.variant.Model.NetworkIsolation
 	return s, nil
 }
 
@@ -131,6 +132,9 @@ func (f *Fleet) programSpec(v hearth.Variant) (runtime.Spec, error) {
 	}
 	if ref.Kind == image.XGBoost {
 		return runtime.Spec{Path: f.opts.SelfPath, Args: []string{"worker", "xgboost", "serve"}, Standby: true}, nil
+	}
+	if ref.Kind == image.Container {
+		return runtime.Spec{Image: ref.Image, Args: []string{"serve"}}, nil
 	}
 	return runtime.Spec{Path: ref.Path, Args: []string{"serve"}}, nil
 }

@@ -108,6 +108,21 @@ type Router struct {
 	Processes, Containers, Frameworks Runtime
 }
 
+// Prewarm passes spec to its runtime's Prewarm, if it has one: a runtime
+// may get ready to start a spec quickly (a standby process, a pulled image).
+func (r Router) Prewarm(spec Spec) {
+	rt := r.Processes
+	switch {
+	case spec.Framework != "":
+		rt = r.Frameworks
+	case spec.Image != "":
+		rt = r.Containers
+	}
+	if pw, ok := rt.(interface{ Prewarm(Spec) }); ok {
+		pw.Prewarm(spec)
+	}
+}
+
 // ErrNoRuntime is returned for a spec whose runtime this server lacks.
 var ErrNoRuntime = errors.New("no runtime for this worker on this server")
 

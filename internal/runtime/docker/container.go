@@ -24,6 +24,10 @@ type proc struct {
 	pid  int
 	out  *tail
 	done chan struct{}
+	// standbys is the standby state of the worker's configuration, told
+	// when the worker exits (nil without standbys).
+	standbys *standbySet
+	gone     bool // the worker has exited; guarded by r.mu with standbys
 
 	mu  sync.Mutex
 	err error
@@ -85,6 +89,13 @@ func (p *proc) wait(logsDone <-chan struct{}) {
 	p.mu.Lock()
 	p.err = err
 	p.mu.Unlock()
+	p.r.mu.Lock()
+	set := p.standbys
+	p.gone = true
+	p.r.mu.Unlock()
+	if set != nil {
+		p.r.exited(set)
+	}
 	close(p.done)
 }
 

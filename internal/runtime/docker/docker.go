@@ -95,8 +95,8 @@ type Options struct {
 	// Standby keeps a frozen standby container for each worker
 	// configuration that has started a worker (see standby.go).
 	Standby bool
-	// StandbyIdle is how long a standby container is kept after the last
-	// worker of its configuration started (default 15 minutes).
+	// StandbyIdle is how long a standby container is kept once no worker
+	// of its configuration runs (default 15 minutes).
 	StandbyIdle time.Duration
 	// StartupTimeout bounds how long a standby container may take to
 	// answer its first /ping (default 3 minutes).
@@ -210,7 +210,7 @@ func (r *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Process
 		r.remove(id)
 		return nil, err
 	}
-	r.refill(spec)
+	r.refill(p, spec)
 	return p, nil
 }
 

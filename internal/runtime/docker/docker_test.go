@@ -342,9 +342,21 @@ func TestStandby(t *testing.T) {
 		t.Error("a worker of another model got the standby")
 	}
 
-	// Refilled for both configurations; removed once idle.
+	// Refilled for both configurations, and kept while their workers run.
 	waitStandbys(t, rt, 2)
-	clk.Advance(10 * time.Minute)
+	clk.Advance(time.Hour)
+	if n := rt.Standbys(); n != 2 {
+		t.Fatalf("Standbys() = %d with workers running, want 2", n)
+	}
+	// Removed once no worker of theirs has run for StandbyIdle.
+	stop(t, p1)
+	stop(t, p2)
+	stop(t, p3)
+	clk.Advance(9 * time.Minute)
+	if n := rt.Standbys(); n != 2 {
+		t.Fatalf("Standbys() = %d before StandbyIdle, want 2", n)
+	}
+	clk.Advance(time.Minute)
 	deadline := time.Now().Add(30 * time.Second)
 	for len(paused(t, cli)) > 0 {
 		if time.Now().After(deadline) {

@@ -30,8 +30,10 @@ import (
 // configuration: created, started, left to answer /ping, then frozen with
 // `docker pause` (the cgroup freezer: it uses no CPU, and keeps its
 // memory). A cold start for that configuration unfreezes it — tens of
-// milliseconds — and a new standby is made in the background. A standby
-// not needed for Options.StandbyIdle is removed.
+// milliseconds — and a new standby is made in the background. Once no
+// worker of a configuration has run for Options.StandbyIdle (its endpoint
+// was deleted, or has scaled to zero for that long), its standby is
+// removed.
 
 // standby is a frozen container ready to be handed to a worker.
 type standby struct {
@@ -45,6 +47,7 @@ type standbySet struct {
 	ready   []standby
 	filling bool
 	closed  bool
+	live    int // workers of this configuration not yet exited
 	expiry  clock.Timer
 }
 
@@ -81,7 +84,7 @@ func (r *Runtime) takeStandby(ctx context.Context, spec runtime.Spec) *proc {
 	}
 	p := r.follow(sb.id, sb.addr, sb.pid, spec)
 	go r.rename(sb.id, spec.Name)
-	r.refill(spec)
+	r.refill(p, spec)
 	return p
 }
 
@@ -98,9 +101,9 @@ func (r *Runtime) rename(id, worker string) {
 	_ = r.cli.ContainerRename(ctx, id, "hearth-"+worker+"-"+hex.EncodeToString(b[:]))
 }
 
-// refill notes that spec's configuration is in use and, unless a standby
-// is ready or being made, makes one in the background.
-func (r *Runtime) refill(spec runtime.Spec) {
+// refill counts p as a live worker of spec's configuration and, unless a
+// standby is ready or being made, makes one in the background.
+func (r *Runtime) refill(p *proc, spec runtime.Spec) {
 	if !r.opts.Standby {
 		return
 	}
@@ -118,8 +121,12 @@ func (r *Runtime) refill(spec runtime.Spec) {
 	}
 	if set.expiry != nil {
 		set.expiry.Stop()
+		set.expiry = nil
 	}
-	set.expiry = r.opts.Clock.AfterFunc(r.opts.StandbyIdle, func() { r.expire(key, set) })
+	if !p.gone {
+		set.live++
+		p.standbys = set
+	}
 	if len(set.ready) > 0 || set.filling {
 		return
 	}
@@ -208,10 +215,27 @@ func (r *Runtime) awaitPing(ctx context.Context, id, addr string) error {
 	}
 }
 
-// expire removes set's standby containers once its configuration has not
-// started a worker for Options.StandbyIdle.
+// exited notes that a worker of set's configuration has exited; when it
+// was the last, set's standbys expire after Options.StandbyIdle.
+func (r *Runtime) exited(set *standbySet) {
+	key := standbyKey(set.spec)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	set.live--
+	if set.live > 0 || set.closed {
+		return
+	}
+	set.expiry = r.opts.Clock.AfterFunc(r.opts.StandbyIdle, func() { r.expire(key, set) })
+}
+
+// expire removes set's standby containers once no worker of its
+// configuration has run for Options.StandbyIdle.
 func (r *Runtime) expire(key string, set *standbySet) {
 	r.mu.Lock()
+	if set.live > 0 {
+		r.mu.Unlock()
+		return
+	}
 	if r.standbys[key] == set {
 		delete(r.standbys, key)
 	}
