@@ -3,7 +3,7 @@
 // $SAGEMAKER_BIND_TO_PORT and answers GET /ping and POST /invocations — for
 // trying Hearth's bring-your-own-worker path and for its tests.
 //
-// An invocation answers JSON naming the worker's process id, the content of
+// An invocation answers JSON naming the worker's process id and host name, the content of
 // $SM_MODEL_DIR/model.txt (if any) and the request it received. The request
 // body may instead be a command:
 //
@@ -48,6 +48,7 @@ func main() {
 	if port == "" {
 		port = "8080"
 	}
+	hostname, _ := os.Hostname() // a container's id, in a container
 	model, _ := os.ReadFile(filepath.Join(os.Getenv("SM_MODEL_DIR"), "model.txt"))
 	ready := os.Getenv("ECHO_NEVER_READY") == ""
 	mux := http.NewServeMux()
@@ -81,6 +82,7 @@ func main() {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{
 			"pid":         os.Getpid(),
+			"host":        hostname,
 			"model":       string(model),
 			"body":        string(body),
 			"contentType": r.Header.Get("Content-Type"),

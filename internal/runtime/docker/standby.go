@@ -126,6 +126,9 @@ func (r *Runtime) refill(p *proc, spec runtime.Spec) {
 	if !p.gone {
 		set.live++
 		p.standbys = set
+	} else if set.live == 0 {
+		// The worker has already exited: nothing will arm the expiry.
+		set.expiry = r.opts.Clock.AfterFunc(r.opts.StandbyIdle, func() { r.expire(key, set) })
 	}
 	if len(set.ready) > 0 || set.filling {
 		return
