@@ -52,7 +52,7 @@ func TestResolve(t *testing.T) {
 }
 
 func FuzzResolve(f *testing.F) {
-	for _, s := range []string{"sagemaker-xgboost:1.7-1", "/bin/sh", "file:///bin/sh", "a/b/xgboost", "file://%zz"} {
+	for _, s := range []string{"sagemaker-xgboost:1.7-1", "/bin/sh", "file:///bin/sh", "a/b/xgboost", "file://%zz", "123456789012.dkr.ecr.us-east-1.amazonaws.com/my-model:1", "localhost:5000/a/b@sha256:" + strings.Repeat("0", 64)} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

@@ -215,3 +215,51 @@ func TestContainerImageEndToEnd(t *testing.T) {
 		t.Errorf("containers left after shutdown: %+v", left)
 	}
 }
+
+// TestContainerImagePull: under --pull missing a model may name an image
+// the engine lacks; creating its endpoint pulls it from the registry (a
+// real one, on loopback), and an image no registry has fails the endpoint
+// with a reason naming it.
+func TestContainerImagePull(t *testing.T) {
+	cli := dockertest.Engine(t)
+	reg := dockertest.Registry(t)
+	ref := reg + "/hearth-test/e2e:1"
+	dockertest.WorkerImage(t, cli, ref)
+	dockertest.Push(t, cli, ref)
+	dockertest.RemoveImage(t, cli, ref)
+	t.Cleanup(func() { dockertest.RemoveImage(t, cli, ref) })
+	s := startServer(t, "--pull", "missing")
+	sm, rt := s.sagemaker(), s.runtime()
+	ctx := context.Background()
+
+	absent := reg + "/hearth-test/absent:1"
+	for name, image := range map[string]string{"pulled": ref, "unpullable": absent} {
+		_, err := sm.CreateModel(ctx, &sagemaker.CreateModelInput{
+			ModelName:        aws.String(name),
+			PrimaryContainer: &smtypes.ContainerDefinition{Image: aws.String(image)},
+		})
+		if err != nil {
+			t.Fatalf("CreateModel %s under --pull missing: %v", image, err)
+		}
+		createConfig(t, sm, name, serverless(name, 1024, 1, 1))
+		createEndpoint(t, sm, name, name)
+	}
+	waitStatus(t, sm, "pulled", "InService")
+	out, err := rt.InvokeEndpoint(ctx, &sagemakerruntime.InvokeEndpointInput{EndpointName: aws.String("pulled"), Body: []byte("env SAGEMAKER_BIND_TO_PORT")})
+	if err != nil || string(out.Body) != "8080" {
+		t.Errorf("invoke the pulled image: %q, %v", out.Body, err)
+	}
+	failed := waitStatus(t, sm, "unpullable", "Failed")
+	if reason := aws.ToString(failed.FailureReason); !strings.Contains(reason, absent) {
+		t.Errorf("FailureReason %q does not name the image %s", reason, absent)
+	}
+
+	// An on-demand endpoint too: its creation's health check needs the
+	// image.
+	createConfig(t, sm, "unpullable-od", serverless("unpullable", 1024, 1, 0))
+	createEndpoint(t, sm, "unpullable-od", "unpullable-od")
+	failed = waitStatus(t, sm, "unpullable-od", "Failed")
+	if reason := aws.ToString(failed.FailureReason); !strings.Contains(reason, absent) {
+		t.Errorf("on-demand FailureReason %q does not name the image %s", reason, absent)
+	}
+}
