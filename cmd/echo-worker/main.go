@@ -10,6 +10,7 @@
 //	sleep <duration>   answer after the duration
 //	status <code>      answer with that HTTP status and the body "status <code>"
 //	crash              exit at once with status 3, without answering
+//	alloc <MB>         allocate and touch that many megabytes, and keep them
 //	env <NAME>         answer the value of an environment variable
 //
 // At start, ECHO_START_DELAY delays listening, ECHO_EXIT_AT_START=<code>
@@ -51,6 +52,7 @@ func main() {
 	hostname, _ := os.Hostname() // a container's id, in a container
 	model, _ := os.ReadFile(filepath.Join(os.Getenv("SM_MODEL_DIR"), "model.txt"))
 	ready := os.Getenv("ECHO_NEVER_READY") == ""
+	var held []byte // what "alloc" allocated
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /ping", func(w http.ResponseWriter, r *http.Request) {
 		if !ready {
@@ -71,6 +73,12 @@ func main() {
 			return
 		case "crash":
 			os.Exit(3)
+		case "alloc":
+			mb, _ := strconv.Atoi(arg)
+			held = make([]byte, mb<<20)
+			for i := 0; i < len(held); i += 4096 {
+				held[i] = 1
+			}
 		case "env":
 			w.Header().Set("Content-Type", "text/plain")
 			fmt.Fprint(w, os.Getenv(arg))

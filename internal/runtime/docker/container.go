@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
@@ -74,7 +75,7 @@ func (p *proc) wait(logsDone <-chan struct{}) {
 	var err error
 	select {
 	case resp := <-respc:
-		err = &runtime.Exit{Code: int(resp.StatusCode)}
+		err = exitStatus(resp.StatusCode)
 		if resp.Error != nil && resp.Error.Message != "" {
 			err = fmt.Errorf("container %s: %s", shortID(p.id), resp.Error.Message)
 		}
@@ -97,6 +98,16 @@ func (p *proc) wait(logsDone <-chan struct{}) {
 		p.r.exited(set)
 	}
 	close(p.done)
+}
+
+// exitStatus reads a container's exit code: 128+n is how the engine reports
+// a main process killed by signal n (137 for SIGKILL, the memory limit's
+// OOM kill among them).
+func exitStatus(code int64) *runtime.Exit {
+	if code > 128 && code < 128+32 {
+		return &runtime.Exit{Code: -1, Signal: syscall.Signal(code - 128).String()}
+	}
+	return &runtime.Exit{Code: int(code)}
 }
 
 // Stop is `docker stop` — SIGTERM, then SIGKILL once ctx's deadline (or

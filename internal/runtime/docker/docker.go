@@ -308,18 +308,22 @@ func resources(spec runtime.Spec, pids int64) container.Resources {
 	return res
 }
 
-// hostOnly are variables of the spec's environment that describe the
-// Hearth host (its PATH, home and scratch directories) and mean nothing
+// hostOnly are variables a worker's environment starts with that describe
+// the Hearth host (its PATH, home and scratch directories) and mean nothing
 // inside an image, whose own values they would override.
 var hostOnly = []string{"PATH", "HOME", "TMPDIR"}
 
 // containerEnv is the model's environment plus what SageMaker sets for a
-// hosted container: the port to serve on, and where the model is.
+// hosted container: the port to serve on, and where the model is. The
+// first PATH, HOME and TMPDIR of spec.Env are the host's and are left
+// out; a later one is the model's own and is kept.
 func containerEnv(spec runtime.Spec) []string {
 	env := make([]string, 0, len(spec.Env)+3)
+	seen := map[string]bool{}
 	for _, kv := range spec.Env {
 		k, _, _ := strings.Cut(kv, "=")
-		if slices.Contains(hostOnly, k) {
+		if slices.Contains(hostOnly, k) && !seen[k] {
+			seen[k] = true
 			continue
 		}
 		env = append(env, kv)

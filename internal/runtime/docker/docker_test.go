@@ -62,7 +62,7 @@ func spec(t testing.TB, name string) runtime.Spec {
 		Name:      name,
 		Image:     dockertest.Image,
 		Args:      []string{"serve"},
-		Env:       []string{"PATH=/host/bin", "HOME=/host/home", "GREETING=hello from the model"},
+		Env:       []string{"PATH=/host/bin", "HOME=/host/home", "TMPDIR=/host/tmp", "GREETING=hello from the model"},
 		ModelDir:  modelDir(t, "weights-v1"),
 		MemoryMB:  256,
 		CPUWeight: 25,
@@ -133,6 +133,7 @@ type ider interface{ ID() string }
 func TestContainerContract(t *testing.T) {
 	rt := newRuntime(t, docker.Options{})
 	s := spec(t, "ep-v-1")
+	s.Env = append(s.Env, "TMPDIR=/model/tmp") // the model's own, after the host's
 	p, err := rt.Start(context.Background(), s)
 	if err != nil {
 		t.Fatal(err)
@@ -149,6 +150,7 @@ func TestContainerContract(t *testing.T) {
 		"SM_MODEL_DIR":           "/opt/ml/model",
 		"HOME":                   "/", // the engine's default: the host's HOME means nothing in the image
 		"PATH":                   "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		"TMPDIR":                 "/model/tmp",
 	} {
 		if got := invoke(t, p, "env "+name); got != want {
 			t.Errorf("$%s in the container = %q, want %q", name, got, want)
@@ -217,6 +219,28 @@ func TestExitAndOutput(t *testing.T) {
 	}
 	if _, err := rt.Client().ContainerInspect(context.Background(), p.(ider).ID()); !errdefs.IsNotFound(err) {
 		t.Errorf("exited container still there (inspect: %v)", err)
+	}
+}
+
+func TestMemoryLimitKills(t *testing.T) {
+	rt := newRuntime(t, docker.Options{})
+	s := spec(t, "ep-v-oom")
+	s.MemoryMB = 16
+	p, err := rt.Start(context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitReady(t, p)
+	// Ask the worker to hold 64 MB: the hard limit, without swap, kills it.
+	_, _ = http.Post("http://"+p.Addr()+"/invocations", "text/plain", strings.NewReader("alloc 64"))
+	select {
+	case <-p.Done():
+	case <-time.After(time.Minute):
+		t.Fatal("worker over its memory limit still runs")
+	}
+	var exit *runtime.Exit
+	if !errors.As(p.Err(), &exit) || exit.Signal != "killed" {
+		t.Errorf("Err = %v, want killed by signal killed", p.Err())
 	}
 }
 
