@@ -152,7 +152,9 @@ func (r *Runtime) fill(set *standbySet) {
 	}
 	r.mu.Unlock()
 	if err != nil {
-		r.log.Warn("standby container not made", "image", set.spec.Image, "err", err)
+		if r.ctx.Err() == nil {
+			r.log.Warn("standby container not made", "image", set.spec.Image, "err", err)
+		}
 		return
 	}
 	if !keep {
