@@ -43,6 +43,9 @@ type Model struct {
 	Image        string            `json:"Image"`
 	ModelDataURL string            `json:"ModelDataUrl,omitempty"`
 	Environment  map[string]string `json:"Environment,omitempty"`
+	// NetworkIsolation is the model's EnableNetworkIsolation: its workers
+	// get no network egress.
+	NetworkIsolation bool `json:"NetworkIsolation,omitempty"`
 }
 
 // MemoryMB is the memory a variant's worker is sized for. Instance-based

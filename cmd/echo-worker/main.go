@@ -3,7 +3,7 @@
 // $SAGEMAKER_BIND_TO_PORT and answers GET /ping and POST /invocations — for
 // trying Hearth's bring-your-own-worker path and for its tests.
 //
-// An invocation answers JSON naming the worker's process id, the content of
+// An invocation answers JSON naming the worker's process id and host name, the content of
 // $SM_MODEL_DIR/model.txt (if any) and the request it received. The request
 // body may instead be a command:
 //
@@ -11,15 +11,17 @@
 //	status <code>      answer with that HTTP status and the body "status <code>"
 //	crash              exit at once with status 3, without answering
 //	hangup             close the connection without answering
+//	alloc <MB>         allocate and touch that many megabytes, and keep them
 //	env <NAME>         answer the value of an environment variable
 //
 // At start, ECHO_START_DELAY delays listening, ECHO_EXIT_AT_START=<code>
-// exits immediately, and ECHO_NEVER_READY keeps /ping at 503.
-// ECHO_IDLE_TIMEOUT closes kept-alive connections idle that long (as model
-// servers do); ECHO_COUNT_FILE gets a line for every invocation received;
-// ECHO_CHILD_PID_FILE starts a child process that outlives nothing on its
-// own (as a server that forks its real server does) and writes its pid
-// there.
+// exits immediately, ECHO_NEVER_READY keeps /ping at 503, and
+// ECHO_LISTEN_HOST sets the address to listen on (default 127.0.0.1; a
+// container image sets 0.0.0.0). ECHO_IDLE_TIMEOUT closes kept-alive
+// connections idle that long (as model servers do); ECHO_COUNT_FILE gets a
+// line for every invocation received; ECHO_CHILD_PID_FILE starts a child
+// process that outlives nothing on its own (as a server that forks its real
+// server does) and writes its pid there.
 package main
 
 import (
@@ -66,8 +68,10 @@ func main() {
 		}
 		_ = os.WriteFile(f, []byte(strconv.Itoa(child.Process.Pid)), 0o644)
 	}
+	hostname, _ := os.Hostname() // a container's id, in a container
 	model, _ := os.ReadFile(filepath.Join(os.Getenv("SM_MODEL_DIR"), "model.txt"))
 	ready := os.Getenv("ECHO_NEVER_READY") == ""
+	var held []byte // what "alloc" allocated
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /ping", func(w http.ResponseWriter, r *http.Request) {
 		if !ready {
@@ -101,6 +105,12 @@ func main() {
 			return
 		case "crash":
 			os.Exit(3)
+		case "alloc":
+			mb, _ := strconv.Atoi(arg)
+			held = make([]byte, mb<<20)
+			for i := 0; i < len(held); i += 4096 {
+				held[i] = 1
+			}
 		case "env":
 			w.Header().Set("Content-Type", "text/plain")
 			fmt.Fprint(w, os.Getenv(arg))
@@ -112,13 +122,18 @@ func main() {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{
 			"pid":         os.Getpid(),
+			"host":        hostname,
 			"model":       string(model),
 			"body":        string(body),
 			"contentType": r.Header.Get("Content-Type"),
 			"accept":      r.Header.Get("Accept"),
 		})
 	})
-	ln, err := net.Listen("tcp", "127.0.0.1:"+port)
+	host := os.Getenv("ECHO_LISTEN_HOST")
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, port))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "echo-worker:", err)
 		os.Exit(1)

@@ -30,6 +30,7 @@ import (
 	"hearth/internal/gateway"
 	"hearth/internal/metrics"
 	"hearth/internal/runtime"
+	"hearth/internal/runtime/docker"
 	"hearth/internal/runtime/framework"
 	"hearth/internal/runtime/process"
 	"hearth/internal/sigv4"
@@ -54,6 +55,8 @@ type serveConfig struct {
 	python          string
 	allowLocal      []string
 	tokenFile       string
+	dockerHost      string
+	pull            string
 }
 
 const serveUsage = "hearth serve [flags]"
@@ -87,6 +90,8 @@ func (c *serveConfig) flagSet() *flag.FlagSet {
 	fs.StringVar(&c.python, "python", "python3", "Python interpreter (path, or name on PATH) for scikit-learn and PyTorch models; it needs the framework installed, e.g. Debian's python3-sklearn, python3-torch")
 	fs.Var(listValue{&c.allowLocal}, "allow-local", "directory under which a model's Image may be a local executable and its ModelDataUrl a local path; repeatable (in the variable, a list separated by "+string(filepath.ListSeparator)+"); with --credentials-file no local path is allowed without it")
 	fs.StringVar(&c.tokenFile, "metrics-token-file", "", "file holding a bearer token that lets GET /metrics in under --credentials-file, for Prometheus scrapers")
+	fs.StringVar(&c.dockerHost, "docker-host", "", "Docker Engine that runs container-image models (default: DOCKER_HOST, else the local socket)")
+	fs.StringVar(&c.pull, "pull", "never", "pull a model's container image the engine lacks when an endpoint uses it: never or missing")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	return fs
 }
@@ -156,9 +161,11 @@ type server struct {
 	runtime  *process.Runtime
 	guard    *process.Guard
 	frames   *framework.Runtime
-	gateway  *gateway.Gateway
-	devMode  bool
-	budgetMB int
+	// containers runs container-image models; nil without a Docker Engine.
+	containers *docker.Runtime
+	gateway    *gateway.Gateway
+	devMode    bool
+	budgetMB   int
 	// budgetFrom says how budgetMB was derived ("75% of the host's … MB").
 	budgetFrom string
 	dataDir    string
@@ -269,6 +276,13 @@ func newServer(ctx context.Context, cfg serveConfig, logger *slog.Logger) (_ *se
 	s.runtime = &process.Runtime{Cgroups: cgroups, Logger: logger, Standby: 1, Guard: s.guard}
 	// scikit-learn and PyTorch models fork from a fork server per framework.
 	s.frames = framework.New(framework.Options{Python: cfg.python, Cgroups: cgroups, Logger: logger})
+	if s.containers, err = newContainerRuntime(ctx, cfg, dataDir, logger); err != nil {
+		return nil, err
+	}
+	workers := runtime.Router{Processes: s.runtime, Frameworks: s.frames}
+	if s.containers != nil {
+		workers.Containers = s.containers
+	}
 	if s.metrics, err = metrics.Open(ctx, s.store.DB(), metrics.Options{BasePeriod: cfg.metricPeriod, Logger: logger}); err != nil {
 		return nil, err
 	}
@@ -276,7 +290,7 @@ func newServer(ctx context.Context, cfg serveConfig, logger *slog.Logger) (_ *se
 	s.recorder = metrics.NewRecorder(s.metrics, metrics.RecorderOptions{Workers: census})
 	s.fleet = fleet.New(fleet.Options{
 		Observer:       fleetMetrics{s.recorder},
-		Runtime:        runtime.Router{Processes: s.runtime, Frameworks: s.frames},
+		Runtime:        workers,
 		Artifacts:      fetchAdapter{fetcher},
 		Clock:          clock.Real{},
 		Logger:         logger,
@@ -304,6 +318,7 @@ func newServer(ctx context.Context, cfg serveConfig, logger *slog.Logger) (_ *se
 		ValidateModelDataURL: func(u string) error { return artifact.ValidateURL(u) },
 		CheckFramework:       s.frames.Check,
 		AllowLocal:           allowLocal, RestrictLocal: auth != nil,
+		ImageExists: imageExists(s.containers),
 	})
 	s.fleet.SetReporter(s.control)
 	census.f = s.fleet
@@ -336,6 +351,9 @@ func (s *server) close() {
 	}
 	if s.frames != nil {
 		s.frames.Close()
+	}
+	if s.containers != nil {
+		s.containers.Close()
 	}
 	if s.guard != nil {
 		_ = s.guard.Close()

@@ -295,6 +295,8 @@ func (s *Service) deployment(tx *store.Tx, endpoint, configName string, gen int6
 				Name:        *m.ModelName,
 				Image:       deref(c.Image),
 				Environment: c.Environment,
+				// EnableNetworkIsolation: the worker gets no egress.
+				NetworkIsolation: m.EnableNetworkIsolation != nil && *m.EnableNetworkIsolation,
 			},
 		}
 		if c.ModelDataUrl != nil {

@@ -43,6 +43,10 @@ type Options struct {
 	// signed requests), only paths under AllowLocal are.
 	AllowLocal    []string
 	RestrictLocal bool
+	// ImageExists, if set, says whether a container image (an Image that
+	// is neither a built-in runtime's nor a local executable) can be run:
+	// CreateModel refuses the model with its error otherwise.
+	ImageExists func(ctx context.Context, image string) error
 }
 
 // Service is the SageMaker control plane: it validates requests, keeps
@@ -268,6 +272,11 @@ func (s *Service) CreateModel(ctx context.Context, in *CreateModelInput) (map[st
 	ref, err := image.Resolve(*c.Image)
 	if err != nil {
 		return nil, awserr.Validation("%s", upperFirst(err.Error()))
+	}
+	if ref.Kind == image.Container && s.opts.ImageExists != nil {
+		if err := s.opts.ImageExists(ctx, ref.Image); err != nil {
+			return nil, awserr.Validation("Image %s of model %q cannot be used: %s", ref.Image, name, err.Error())
+		}
 	}
 	if (ref.Kind == image.SKLearn || ref.Kind == image.PyTorch) && s.opts.CheckFramework != nil {
 		if err := s.opts.CheckFramework(ctx, ref.Kind.String()); err != nil {

@@ -77,6 +77,7 @@ func (f *Fleet) spec(pr *poolRunner, w *worker) (runtime.Spec, error) {
 	s.ModelDir = pr.modelDir
 	s.MemoryMB = v.MemoryMB()
 	s.CPUWeight = 100 * v.MemoryMB() / 1024
+	s.NetworkIsolation = v.Model.NetworkIsolation
 	return s, nil
 }
 
@@ -94,6 +95,9 @@ func (f *Fleet) programSpec(v hearth.Variant) (runtime.Spec, error) {
 		return runtime.Spec{Path: f.opts.SelfPath, Args: []string{"worker", "xgboost", "serve"}, Standby: true}, nil
 	case image.SKLearn, image.PyTorch:
 		return runtime.Spec{Framework: ref.Kind.String()}, nil
+	}
+	if ref.Kind == image.Container {
+		return runtime.Spec{Image: ref.Image, Args: []string{"serve"}}, nil
 	}
 	return runtime.Spec{Path: ref.Path, Args: []string{"serve"}}, nil
 }

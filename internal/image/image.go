@@ -1,7 +1,8 @@
 // Package image decides what a SageMaker model's container Image means to
 // Hearth: one of its built-in runtimes (the SageMaker XGBoost, scikit-learn
-// and PyTorch inference images), or a
-// local executable that honours the SageMaker container contract.
+// and PyTorch inference images), a local executable that honours the
+// SageMaker container contract, or a container image run by the container
+// runtime.
 package image
 
 import (
@@ -11,6 +12,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	"github.com/distribution/reference"
 )
 
 // Kind is how an image is run.
@@ -25,6 +28,9 @@ const (
 	// SageMaker scikit-learn and PyTorch inference images.
 	SKLearn
 	PyTorch
+	// Container is a container image (a Docker image reference, ECR URIs
+	// included) run by the container runtime as `docker run <image> serve`.
+	Container
 )
 
 func (k Kind) String() string {
@@ -37,6 +43,8 @@ func (k Kind) String() string {
 		return "sklearn"
 	case PyTorch:
 		return "pytorch"
+	case Container:
+		return "container"
 	}
 	return "unknown"
 }
@@ -46,6 +54,8 @@ type Ref struct {
 	Kind Kind
 	// Path is the executable for Kind Executable.
 	Path string
+	// Image is the image reference for Kind Container, as the user gave it.
+	Image string
 }
 
 // xgboostRE matches a SageMaker XGBoost image URI from any registry, region
@@ -83,7 +93,10 @@ func Resolve(image string) (Ref, error) {
 	case filepath.IsAbs(image):
 		path = image
 	default:
-		return Ref{}, fmt.Errorf("image %q cannot be run here: Hearth runs the SageMaker XGBoost, scikit-learn and PyTorch inference images with its built-in runtimes, or a local executable given as an absolute path or file:// URL; other container images need a container runtime, which this server does not have", image)
+		if _, err := reference.ParseNormalizedNamed(image); err != nil {
+			return Ref{}, fmt.Errorf("image %q is neither a container image reference (%v) nor a local executable given as an absolute path or file:// URL", image, err)
+		}
+		return Ref{Kind: Container, Image: image}, nil
 	}
 	path = filepath.Clean(path)
 	fi, err := os.Stat(path)

@@ -30,12 +30,15 @@ func TestResolve(t *testing.T) {
 		{"sagemaker-scikit-learn", SKLearn, ""},
 		{"763104351884.dkr.ecr.eu-west-1.amazonaws.com/pytorch-inference:2.1.0-cpu-py310", PyTorch, ""},
 		{"pytorch-inference@sha256:" + strings.Repeat("b", 64), PyTorch, ""},
-		{"763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.1.0-cpu-py310", 0, "container runtime"},
-		{"sagemaker-scikit-learn-extension:2.0", 0, "container runtime"},
+		{"763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.1.0-cpu-py310", Container, ""},
+		{"sagemaker-scikit-learn-extension:2.0", Container, ""},
 		{exe, Executable, ""},
 		{"file://" + exe, Executable, ""},
-		{"123.dkr.ecr.us-east-1.amazonaws.com/my-model:1", 0, "container runtime"},
-		{"sagemaker-xgboost-extra:1", 0, "container runtime"},
+		{"123456789012.dkr.ecr.us-east-1.amazonaws.com/my-model:1", Container, ""},
+		{"sagemaker-xgboost-extra:1", Container, ""},
+		{"localhost:5000/team/model@sha256:" + strings.Repeat("b", 64), Container, ""},
+		{"Upper/Case:1", 0, "neither a container image reference"},
+		{"my model:1", 0, "neither a container image reference"},
 		{plain, 0, "not an executable"},
 		{filepath.Join(dir, "missing"), 0, "not found"},
 		{"file://remote-host/x", 0, "not a valid file:// URL"},
@@ -48,18 +51,23 @@ func TestResolve(t *testing.T) {
 			t.Errorf("%s: %v", tc.image, err)
 		case tc.err == "" && ref.Kind != tc.kind:
 			t.Errorf("%s: kind %v, want %v", tc.image, ref.Kind, tc.kind)
+		case tc.kind == Container && ref.Image != tc.image:
+			t.Errorf("%s: Image %q, want the reference as given", tc.image, ref.Image)
 		}
 	}
 }
 
 func FuzzResolve(f *testing.F) {
-	for _, s := range []string{"sagemaker-xgboost:1.7-1", "/bin/sh", "file:///bin/sh", "a/b/xgboost", "file://%zz"} {
+	for _, s := range []string{"sagemaker-xgboost:1.7-1", "/bin/sh", "file:///bin/sh", "a/b/xgboost", "file://%zz", "123456789012.dkr.ecr.us-east-1.amazonaws.com/my-model:1", "localhost:5000/a/b@sha256:" + strings.Repeat("0", 64)} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		ref, err := Resolve(s)
 		if err == nil && ref.Kind == Executable && !filepath.IsAbs(ref.Path) {
 			t.Fatalf("%q resolved to a relative executable %q", s, ref.Path)
+		}
+		if err == nil && ref.Kind == Container && (ref.Image != s || strings.ContainsAny(s, " \t\n")) {
+			t.Fatalf("%q resolved to container image %q", s, ref.Image)
 		}
 	})
 }

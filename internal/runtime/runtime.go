@@ -134,7 +134,7 @@ func (r Router) Start(ctx context.Context, spec Spec) (Process, error) {
 }
 
 // Prewarm passes spec on to its runtime, if that runtime can get ready to
-// start it quickly (e.g. a standby process, a fork server).
+// start it quickly (a standby process, a fork server, a pulled image).
 func (r Router) Prewarm(spec Spec) {
 	if pw, ok := r.pick(spec).(interface{ Prewarm(Spec) }); ok {
 		pw.Prewarm(spec)

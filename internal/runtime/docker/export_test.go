@@ -1,0 +1,4 @@
+package docker
+
+// DecodeECRToken is decodeECRToken, for tests.
+var DecodeECRToken = decodeECRToken
