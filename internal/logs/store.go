@@ -1,0 +1,421 @@
+package logs
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"hearth/internal/clock"
+)
+
+// Defaults for Options' zero values.
+const (
+	DefaultMaxGroupBytes = 64 << 20
+	DefaultQueueBytes    = 8 << 20
+	DefaultFlushInterval = 200 * time.Millisecond
+	// eventOverhead is what CloudWatch Logs adds to a message's length
+	// when it sizes an event.
+	eventOverhead = 26
+	// MaxMessageBytes is the longest message one event holds (CloudWatch
+	// Logs' 256 KiB event limit less the overhead); longer lines are split.
+	MaxMessageBytes = 256<<10 - eventOverhead
+	// sweepEvery is how often the appender deletes expired events.
+	sweepEvery = time.Hour
+)
+
+// Options configure a Store. The zero value is usable.
+type Options struct {
+	// Clock stamps every line and decides what retention has expired. Nil
+	// means the wall clock.
+	Clock clock.Clock
+	// Logger receives write failures and dropped-line warnings. Nil means
+	// slog.Default().
+	Logger *slog.Logger
+	// MaxGroupBytes bounds the events one group keeps; the oldest go
+	// first. Zero means DefaultMaxGroupBytes.
+	MaxGroupBytes int64
+	// QueueBytes bounds the lines waiting to be written; past it lines are
+	// dropped and counted. Zero means DefaultQueueBytes.
+	QueueBytes int64
+	// FlushInterval is the least time between two writes to the database
+	// (each is a synced transaction). Zero means DefaultFlushInterval.
+	FlushInterval time.Duration
+}
+
+// Event is one log line.
+type Event struct {
+	Group, Stream string
+	Time          int64 // Unix milliseconds, when the line arrived
+	Message       string
+}
+
+func (e *Event) size() int64 { return int64(len(e.Message)) + eventOverhead }
+
+// Store keeps log groups, streams and events in SQLite and ingests lines
+// through a bounded queue written by one appender goroutine. It is safe
+// for concurrent use.
+type Store struct {
+	db       *sql.DB
+	clock    clock.Clock
+	log      *slog.Logger
+	maxGroup int64
+	maxQueue int64
+	interval time.Duration
+
+	mu      sync.Mutex
+	pending []Event
+	queued  int64 // bytes in pending
+	closed  bool
+	dropped atomic.Uint64
+
+	wake    chan struct{} // something was queued
+	due     chan struct{} // the pacing timer fired
+	flushes chan chan error
+	stop    chan struct{}
+	done    chan struct{}
+}
+
+// Open creates the log tables in db if needed and starts the appender.
+// Close stops it.
+func Open(ctx context.Context, db *sql.DB, opts Options) (*Store, error) {
+	s := &Store{
+		db:       db,
+		clock:    opts.Clock,
+		log:      opts.Logger,
+		maxGroup: opts.MaxGroupBytes,
+		maxQueue: opts.QueueBytes,
+		interval: opts.FlushInterval,
+		wake:     make(chan struct{}, 1),
+		due:      make(chan struct{}, 1),
+		flushes:  make(chan chan error),
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
+	}
+	if s.clock == nil {
+		s.clock = clock.Real{}
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.maxGroup <= 0 {
+		s.maxGroup = DefaultMaxGroupBytes
+	}
+	if s.maxQueue <= 0 {
+		s.maxQueue = DefaultQueueBytes
+	}
+	if s.interval <= 0 {
+		s.interval = DefaultFlushInterval
+	}
+	const schema = `
+CREATE TABLE IF NOT EXISTS log_groups (
+	name      TEXT PRIMARY KEY,
+	created   INTEGER NOT NULL,
+	retention INTEGER,
+	bytes     INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS log_streams (
+	grp            TEXT NOT NULL,
+	name           TEXT NOT NULL,
+	created        INTEGER NOT NULL,
+	first_event    INTEGER NOT NULL,
+	last_event     INTEGER NOT NULL,
+	last_ingestion INTEGER NOT NULL,
+	PRIMARY KEY (grp, name)
+);
+CREATE TABLE IF NOT EXISTS log_events (
+	id       INTEGER PRIMARY KEY AUTOINCREMENT,
+	grp      TEXT NOT NULL,
+	stream   TEXT NOT NULL,
+	ts       INTEGER NOT NULL,
+	ingested INTEGER NOT NULL,
+	size     INTEGER NOT NULL,
+	message  TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS log_events_stream ON log_events (grp, stream, ts, id);
+CREATE INDEX IF NOT EXISTS log_events_group ON log_events (grp, ts, id);`
+	if _, err := db.ExecContext(ctx, schema); err != nil {
+		return nil, fmt.Errorf("logs: create tables: %w", err)
+	}
+	if err := s.Expire(ctx); err != nil {
+		return nil, err
+	}
+	go s.run()
+	return s, nil
+}
+
+// Dropped reports how many lines were dropped because the queue was full
+// or the Store closed.
+func (s *Store) Dropped() uint64 { return s.dropped.Load() }
+
+// enqueue queues events without blocking; what does not fit is dropped.
+func (s *Store) enqueue(evs []Event) {
+	s.mu.Lock()
+	for i := range evs {
+		sz := evs[i].size()
+		if s.closed || s.queued+sz > s.maxQueue {
+			s.dropped.Add(1)
+			continue
+		}
+		s.pending = append(s.pending, evs[i])
+		s.queued += sz
+	}
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// urgent reports whether the queue is half full, so the appender should
+// not wait out its interval.
+func (s *Store) urgent() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.queued*2 >= s.maxQueue
+}
+
+func (s *Store) take() []Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	evs := s.pending
+	s.pending, s.queued = nil, 0
+	return evs
+}
+
+// Flush writes everything queued so far and returns when it is stored.
+func (s *Store) Flush(ctx context.Context) error {
+	reply := make(chan error, 1)
+	select {
+	case s.flushes <- reply:
+	case <-s.done:
+		return errors.New("logs: store closed")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-reply:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close writes what is queued, stops the appender and drops any line
+// written afterwards.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+	close(s.stop)
+	<-s.done
+	return nil
+}
+
+// run is the appender.
+func (s *Store) run() {
+	defer close(s.done)
+	ctx := context.Background()
+	var last, lastSweep time.Time
+	lastSweep = s.clock.Now()
+	timerSet := false
+	var reported uint64
+	write := func() error {
+		evs := s.take()
+		last = s.clock.Now()
+		if d := s.dropped.Load(); d != reported {
+			s.log.Warn("log lines dropped: the queue was full", "dropped_total", d)
+			reported = d
+		}
+		if len(evs) == 0 {
+			return nil
+		}
+		err := s.append(ctx, evs, last)
+		if err != nil {
+			s.log.Error("write log events", "events", len(evs), "err", err)
+		}
+		if last.Sub(lastSweep) >= sweepEvery {
+			lastSweep = last
+			if err := s.Expire(ctx); err != nil {
+				s.log.Error("expire log events", "err", err)
+			}
+		}
+		return err
+	}
+	for {
+		select {
+		case <-s.wake:
+			if wait := s.interval - s.clock.Now().Sub(last); wait > 0 && !s.urgent() {
+				if !timerSet {
+					timerSet = true
+					s.clock.AfterFunc(wait, func() {
+						select {
+						case s.due <- struct{}{}:
+						default:
+						}
+					})
+				}
+				continue
+			}
+			_ = write()
+		case <-s.due:
+			timerSet = false
+			_ = write()
+		case reply := <-s.flushes:
+			reply <- write()
+		case <-s.stop:
+			_ = write()
+			return
+		}
+	}
+}
+
+// append writes evs in one transaction, creating groups and streams as
+// needed, then trims any group past its bound.
+func (s *Store) append(ctx context.Context, evs []Event, now time.Time) error {
+	ingested := now.UnixMilli()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	ins, err := tx.PrepareContext(ctx, `INSERT INTO log_events (grp, stream, ts, ingested, size, message) VALUES (?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return fmt.Errorf("prepare: %w", err)
+	}
+	defer ins.Close()
+	type key struct{ g, s string }
+	type span struct{ first, last int64 }
+	streams := map[key]*span{}
+	groups := map[string]int64{}
+	for i := range evs {
+		e := &evs[i]
+		if _, err := ins.ExecContext(ctx, e.Group, e.Stream, e.Time, ingested, e.size(), e.Message); err != nil {
+			return fmt.Errorf("insert event: %w", err)
+		}
+		k := key{e.Group, e.Stream}
+		if sp := streams[k]; sp == nil {
+			streams[k] = &span{e.Time, e.Time}
+		} else {
+			sp.first, sp.last = min(sp.first, e.Time), max(sp.last, e.Time)
+		}
+		groups[e.Group] += e.size()
+	}
+	for g, n := range groups {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO log_groups (name, created, bytes) VALUES (?, ?, ?)
+ON CONFLICT (name) DO UPDATE SET bytes = bytes + excluded.bytes`, g, ingested, n); err != nil {
+			return fmt.Errorf("update group %q: %w", g, err)
+		}
+	}
+	for k, sp := range streams {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO log_streams (grp, name, created, first_event, last_event, last_ingestion) VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (grp, name) DO UPDATE SET first_event = min(first_event, excluded.first_event),
+	last_event = max(last_event, excluded.last_event), last_ingestion = excluded.last_ingestion`,
+			k.g, k.s, ingested, sp.first, sp.last, ingested); err != nil {
+			return fmt.Errorf("update stream %q: %w", k.s, err)
+		}
+	}
+	for g := range groups {
+		if err := s.trim(ctx, tx, g); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// trim drops group g's oldest events once it holds more than the bound,
+// down to nine tenths of it.
+func (s *Store) trim(ctx context.Context, tx *sql.Tx, g string) error {
+	var bytes int64
+	if err := tx.QueryRowContext(ctx, `SELECT bytes FROM log_groups WHERE name = ?`, g).Scan(&bytes); err != nil {
+		return fmt.Errorf("group size %q: %w", g, err)
+	}
+	if bytes <= s.maxGroup {
+		return nil
+	}
+	excess := bytes - s.maxGroup*9/10
+	var cut sql.NullInt64
+	err := tx.QueryRowContext(ctx, `SELECT id FROM (SELECT id, sum(size) OVER (ORDER BY id) AS cum FROM log_events WHERE grp = ?)
+WHERE cum >= ? ORDER BY id LIMIT 1`, g, excess).Scan(&cut)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("trim %q: %w", g, err)
+	}
+	if !cut.Valid {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM log_events WHERE grp = ? AND id <= ?`, g, cut.Int64); err != nil {
+		return fmt.Errorf("trim %q: %w", g, err)
+	}
+	return s.resize(ctx, tx, g)
+}
+
+// resize recounts group g's stored bytes.
+func (s *Store) resize(ctx context.Context, tx *sql.Tx, g string) error {
+	_, err := tx.ExecContext(ctx, `UPDATE log_groups SET bytes = (SELECT coalesce(sum(size), 0) FROM log_events WHERE grp = ?) WHERE name = ?`, g, g)
+	if err != nil {
+		return fmt.Errorf("size %q: %w", g, err)
+	}
+	return nil
+}
+
+// Expire deletes the events each group's retention no longer keeps.
+func (s *Store) Expire(ctx context.Context) error {
+	now := s.clock.Now()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("logs: expire: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	rows, err := tx.QueryContext(ctx, `SELECT name, retention FROM log_groups WHERE retention IS NOT NULL`)
+	if err != nil {
+		return fmt.Errorf("logs: expire: %w", err)
+	}
+	type policy struct {
+		name string
+		days int64
+	}
+	var ps []policy
+	for rows.Next() {
+		var p policy
+		if err := rows.Scan(&p.name, &p.days); err != nil {
+			rows.Close()
+			return fmt.Errorf("logs: expire: %w", err)
+		}
+		ps = append(ps, p)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("logs: expire: %w", err)
+	}
+	for _, p := range ps {
+		res, err := tx.ExecContext(ctx, `DELETE FROM log_events WHERE grp = ? AND ts < ?`, p.name, cutoff(now, p.days))
+		if err != nil {
+			return fmt.Errorf("logs: expire %q: %w", p.name, err)
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			if err := s.resize(ctx, tx, p.name); err != nil {
+				return err
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("logs: expire: %w", err)
+	}
+	return nil
+}
+
+// cutoff is the oldest event time (Unix ms) a retention of days keeps.
+func cutoff(now time.Time, days int64) int64 {
+	return now.Add(-time.Duration(days) * 24 * time.Hour).UnixMilli()
+}
