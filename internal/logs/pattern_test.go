@@ -1,0 +1,107 @@
+package logs
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParsePattern(t *testing.T) {
+	msgs := []string{
+		"Traceback (most recent call last):",
+		"ERROR retry 1 failed",
+		"ERROR gave up",
+		"WARN slow request id=42",
+		`say "hi"`,
+	}
+	for _, tc := range []struct {
+		pattern string
+		want    []int // indexes of msgs that match
+	}{
+		{"", []int{0, 1, 2, 3, 4}},
+		{"   ", []int{0, 1, 2, 3, 4}},
+		{`"Traceback"`, []int{0}},
+		{`Traceback`, []int{0}},
+		{`"most recent"`, []int{0}},
+		{`ERROR`, []int{1, 2}},
+		{`ERROR failed`, []int{1}},
+		{`ERROR -retry`, []int{2}},
+		{`-ERROR`, []int{0, 3, 4}},
+		{`-"gave up"`, []int{0, 1, 3, 4}},
+		{`?WARN ?Traceback`, []int{0, 3}},
+		{`ERROR ?retry ?gave`, []int{1, 2}},
+		{`%id=[0-9]+%`, []int{3}},
+		{`%^ERROR.*up$%`, []int{2}},
+		{`"say \"hi\""`, []int{4}},
+		{`error`, nil},
+	} {
+		p, err := ParsePattern(tc.pattern)
+		if err != nil {
+			t.Errorf("%q: %v", tc.pattern, err)
+			continue
+		}
+		var got []int
+		for i, m := range msgs {
+			if p.Match(m) {
+				got = append(got, i)
+			}
+		}
+		if !equal(got, tc.want) {
+			t.Errorf("%q matched %v, want %v", tc.pattern, got, tc.want)
+		}
+	}
+	for _, bad := range []string{`"open`, `%open`, `%(%`, `""`, `- x`, `?`, `{ $.a = 1 }`, `[ip, user]`, strings.Repeat("a", 1025)} {
+		if _, err := ParsePattern(bad); err == nil {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+}
+
+func equal(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// FuzzParsePattern: any pattern either fails to parse or matches without
+// panicking, and a pattern made of one plain word matches exactly the
+// messages containing it.
+func FuzzParsePattern(f *testing.F) {
+	for _, s := range []string{"", `"Traceback"`, `ERROR -retry`, `?a ?b`, `%x+%`, `"a\"b"`, `-`, `"`, `%`, `{`, "a\tb\nc"} {
+		f.Add(s, "some message ERROR Traceback")
+	}
+	f.Fuzz(func(t *testing.T, pattern, msg string) {
+		p, err := ParsePattern(pattern)
+		if err != nil {
+			return
+		}
+		p.Match(msg)
+		w := strings.TrimSpace(pattern)
+		if w != "" && !strings.ContainsAny(w, " \t\r\n\"%-?{[") {
+			if p.Match(msg) != strings.Contains(msg, w) {
+				t.Errorf("word %q on %q: Match %v", w, msg, p.Match(msg))
+			}
+		}
+	})
+}
+
+// FuzzTokens: token parsing never panics and round-trips positions.
+func FuzzTokens(f *testing.F) {
+	for _, s := range []string{"f/" + position{1, 2}.String(), "b/" + position{0, 0}.String(), "p/x", "f/", "", "o:1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, tok string) {
+		if dir, p, err := parseToken(tok); err == nil {
+			if again := string(dir) + "/" + p.String(); again != tok {
+				t.Errorf("%q re-encodes as %q", tok, again)
+			}
+		}
+		_, _ = parseFilterToken(tok)
+		_, _ = decodeOffset(&tok)
+	})
+}
