@@ -11,6 +11,10 @@
 //	status <code>      answer with that HTTP status and the body "status <code>"
 //	crash              exit at once with status 3, without answering
 //	env <NAME>         answer the value of an environment variable
+//	log <text>         print the text (which may span lines) to stderr, then
+//	                   answer as usual
+//
+// Once listening it prints "echo-worker: listening on <addr>" to stdout.
 //
 // At start, ECHO_START_DELAY delays listening, ECHO_EXIT_AT_START=<code>
 // exits immediately, and ECHO_NEVER_READY keeps /ping at 503.
@@ -68,6 +72,8 @@ func main() {
 			return
 		case "crash":
 			os.Exit(3)
+		case "log":
+			fmt.Fprintln(os.Stderr, arg)
 		case "env":
 			w.Header().Set("Content-Type", "text/plain")
 			fmt.Fprint(w, os.Getenv(arg))
@@ -90,6 +96,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "echo-worker:", err)
 		os.Exit(1)
 	}
+	fmt.Println("echo-worker: listening on", ln.Addr())
 	if err := http.Serve(ln, mux); err != nil {
 		fmt.Fprintln(os.Stderr, "echo-worker:", err)
 		os.Exit(1)

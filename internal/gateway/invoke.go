@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"hearth/internal/fleet"
+	"hearth/internal/logs"
 )
 
 // Runtime serves SageMaker Runtime's InvokeEndpoint (restJson1) over a fleet.
@@ -100,7 +101,7 @@ func (rt *Runtime) writeInvokeError(w http.ResponseWriter, ctx context.Context, 
 }
 
 func (rt *Runtime) logGroupArn(endpoint string) string {
-	return fmt.Sprintf("arn:aws:logs:%s:%s:log-group:/aws/sagemaker/Endpoints/%s", rt.Region, rt.AccountID, endpoint)
+	return logs.GroupARN(rt.Region, rt.AccountID, logs.EndpointGroup(endpoint))
 }
 
 // writeModelError renders a model's non-2xx answer as SageMaker does.
