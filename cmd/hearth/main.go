@@ -61,16 +61,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 0
 	}
 	if err != nil {
+		var le loggedError
+		if !errors.As(err, &le) {
+			fmt.Fprintln(stderr, "hearth:", err)
+		}
 		var ue usageError
 		if errors.As(err, &ue) {
-			fmt.Fprintln(stderr, "hearth:", err)
 			return 2
 		}
-		fmt.Fprintln(stderr, "hearth:", err)
 		return 1
 	}
 	return 0
 }
+
+// loggedError marks an error already written to the server's log, in its
+// format, so it is not printed again.
+type loggedError struct{ error }
+
+func (e loggedError) Unwrap() error { return e.error }
 
 // usageError marks a bad invocation (exit code 2).
 type usageError struct{ error }

@@ -42,6 +42,7 @@ type serveConfig struct {
 	startupTimeout  time.Duration
 	s3EndpointURL   string
 	logLevel        string
+	logFormat       string
 	metricPeriod    time.Duration
 	demo            bool
 }
@@ -78,6 +79,7 @@ func (c *serveConfig) flagSet(getenv func(string) string, out io.Writer) *flag.F
 	fs.DurationVar(&c.metricPeriod, "metric-period", envDur("HEARTH_METRIC_PERIOD", time.Minute), "finest metric period, and the period auto scaling evaluates on (60s = AWS timing; 1s for demos and tests) (HEARTH_METRIC_PERIOD)")
 	fs.BoolVar(&c.demo, "demo", env("HEARTH_DEMO", "") == "true", "deploy the seed example at start: the XGBoost abalone model on an on-demand and a provisioned serverless endpoint (HEARTH_DEMO=true)")
 	fs.StringVar(&c.logLevel, "log-level", env("HEARTH_LOG_LEVEL", "info"), "debug, info, warn or error (HEARTH_LOG_LEVEL)")
+	fs.StringVar(&c.logFormat, "log-format", env("HEARTH_LOG_FORMAT", "text"), "the server's log on stderr: text or json, one object a line (HEARTH_LOG_FORMAT)")
 	return fs
 }
 
@@ -90,16 +92,38 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))}
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(cfg.logLevel)); err != nil {
-		return usageError{fmt.Errorf("--log-level: %w", err)}
-	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	srv, err := newServer(ctx, cfg, logger)
+	logger, err := newLogger(cfg, stderr)
 	if err != nil {
 		return err
 	}
-	return srv.run(ctx, stdout)
+	// Anything logged through the standard library's log package goes the
+	// same way, so that stderr holds only lines of the chosen format.
+	slog.SetDefault(logger)
+	srv, err := newServer(ctx, cfg, logger)
+	if err == nil {
+		err = srv.run(ctx, stdout)
+	}
+	if err != nil {
+		logger.Error("hearth serve failed", "err", err)
+		return loggedError{err}
+	}
+	return nil
+}
+
+// newLogger builds the server's logger from --log-level and --log-format.
+func newLogger(cfg serveConfig, stderr io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.logLevel)); err != nil {
+		return nil, usageError{fmt.Errorf("--log-level: %w", err)}
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch cfg.logFormat {
+	case "text":
+		return slog.New(slog.NewTextHandler(stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(stderr, opts)), nil
+	}
+	return nil, usageError{fmt.Errorf("--log-format %q: give text or json", cfg.logFormat)}
 }
 
 // server is a wired Hearth.
