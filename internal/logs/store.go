@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -287,20 +288,36 @@ func (s *Store) append(ctx context.Context, evs []Event, now time.Time) error {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO log_events (grp, stream, ts, ingested, size, message) VALUES (?, ?, ?, ?, ?, ?)`)
+	// Many rows a statement: far fewer trips through the SQL engine.
+	const rowsPerInsert = 64
+	full, err := tx.PrepareContext(ctx, insertEvents(rowsPerInsert))
 	if err != nil {
 		return fmt.Errorf("prepare: %w", err)
 	}
-	defer ins.Close()
+	defer full.Close()
+	args := make([]any, 0, 6*rowsPerInsert)
+	for start := 0; start < len(evs); start += rowsPerInsert {
+		chunk := evs[start:min(start+rowsPerInsert, len(evs))]
+		args = args[:0]
+		for i := range chunk {
+			e := &chunk[i]
+			args = append(args, e.Group, e.Stream, e.Time, ingested, e.size(), e.Message)
+		}
+		if len(chunk) == rowsPerInsert {
+			_, err = full.ExecContext(ctx, args...)
+		} else {
+			_, err = tx.ExecContext(ctx, insertEvents(len(chunk)), args...)
+		}
+		if err != nil {
+			return fmt.Errorf("insert events: %w", err)
+		}
+	}
 	type key struct{ g, s string }
 	type span struct{ first, last int64 }
 	streams := map[key]*span{}
 	groups := map[string]int64{}
 	for i := range evs {
 		e := &evs[i]
-		if _, err := ins.ExecContext(ctx, e.Group, e.Stream, e.Time, ingested, e.size(), e.Message); err != nil {
-			return fmt.Errorf("insert event: %w", err)
-		}
 		k := key{e.Group, e.Stream}
 		if sp := streams[k]; sp == nil {
 			streams[k] = &span{e.Time, e.Time}
@@ -332,6 +349,12 @@ ON CONFLICT (grp, name) DO UPDATE SET first_event = min(first_event, excluded.fi
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
+}
+
+// insertEvents is an INSERT of n events.
+func insertEvents(n int) string {
+	return `INSERT INTO log_events (grp, stream, ts, ingested, size, message) VALUES ` +
+		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?),", n), ",")
 }
 
 // trim drops group g's oldest events once it holds more than the bound,
