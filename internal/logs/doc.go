@@ -4,7 +4,7 @@
 // # Ingestion
 //
 // A Store holds log groups, streams and events in the server's SQLite
-// database (tables log_groups, log_streams, log_events). Workers' output
+// database (tables log_groups, log_streams, log_chunks). Workers' output
 // reaches it through a StreamWriter:
 //
 //	w := st.NewStreamWriter("/aws/sagemaker/Endpoints/my-ep", "AllTraffic/w-1")

@@ -20,13 +20,16 @@ import (
 const group = "/aws/sagemaker/Endpoints/my-ep"
 
 // writeNumbered writes lines "line 1" … "line n" to stream, one a second
-// from the clock's current time.
+// from the clock's current time, stored in chunks of 7.
 func (e *env) writeNumbered(t *testing.T, stream string, n int) {
 	t.Helper()
 	w := e.store.NewStreamWriter(group, stream)
 	for i := 1; i <= n; i++ {
 		fmt.Fprintf(w, "line %d\n", i)
 		e.clock.Advance(time.Second)
+		if i%7 == 0 {
+			e.flush(t) // several chunks, so pages cross their bounds
+		}
 	}
 	w.Close()
 	e.flush(t)

@@ -1,11 +1,13 @@
 package logs
 
 import (
+	"container/heap"
 	"context"
 	"database/sql"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"regexp"
 	"slices"
@@ -414,78 +416,104 @@ func (s *Service) GetLogEvents(ctx context.Context, in *GetLogEventsInput) (*Get
 	if err != nil {
 		return nil, err
 	}
-	var n int
-	if err := s.store.db.QueryRowContext(ctx, `SELECT count(*) FROM log_streams WHERE grp = ? AND name = ?`, g.name, *in.LogStreamName).Scan(&n); err != nil {
-		return nil, fmt.Errorf("get log events: %w", err)
-	}
-	if n == 0 {
+	var sid int64
+	err = s.store.db.QueryRowContext(ctx, `SELECT id FROM log_streams WHERE grp = ? AND name = ?`, g.name, *in.LogStreamName).Scan(&sid)
+	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errNoStream()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get log events: %w", err)
 	}
 	limit := 10000
 	if in.Limit != nil {
 		limit = int(*in.Limit)
 	}
-	q := `SELECT id, ts, ingested, message FROM log_events WHERE grp = ? AND stream = ? AND ts >= ?`
-	args := []any{g.name, *in.LogStreamName, s.oldest(g)}
+	lo, hi := s.oldest(g), int64(math.MaxInt64) // lo <= ts < hi
 	if in.StartTime != nil {
-		q += ` AND ts >= ?`
-		args = append(args, *in.StartTime)
+		lo = max(lo, *in.StartTime)
 	}
 	if in.EndTime != nil {
-		q += ` AND ts < ?`
-		args = append(args, *in.EndTime)
+		hi = *in.EndTime
 	}
 	fromHead := in.StartFromHead != nil && *in.StartFromHead
 	forward := dir == 'f' || (dir == ' ' && fromHead)
-	switch dir {
-	case 'f':
-		q += ` AND (ts, id) > (?, ?)`
-		args = append(args, tok.ts, tok.id)
-	case 'b':
-		q += ` AND (ts, id) < (?, ?)`
-		args = append(args, tok.ts, tok.id)
+	keep := func(e *storedEvent) bool {
+		switch {
+		case e.pos.ts < lo || e.pos.ts >= hi:
+			return false
+		case dir == 'f':
+			return tok.less(e.pos)
+		case dir == 'b':
+			return e.pos.less(tok)
+		}
+		return true
 	}
-	if forward {
-		q += ` ORDER BY ts, id LIMIT ?`
-	} else {
-		q += ` ORDER BY ts DESC, id DESC LIMIT ?`
+	q := `SELECT id, first_ts, ingested, data FROM log_chunks WHERE stream = ? AND last_ts >= ? AND first_ts < ?`
+	args := []any{sid, lo, hi}
+	switch {
+	case forward:
+		q += ` AND id >= ? ORDER BY id`
+		args = append(args, tok.id>>seqShift)
+	case dir == 'b':
+		q += ` AND id <= ? ORDER BY id DESC`
+		args = append(args, tok.id>>seqShift)
+	default:
+		q += ` ORDER BY id DESC`
 	}
-	args = append(args, limit)
 	rows, err := s.store.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("get log events: %w", err)
 	}
 	defer rows.Close()
-	var evs []OutputLogEvent
-	var pos []position
+	var picked, buf []storedEvent
 	size := 0
+	take := func(e *storedEvent) bool {
+		if !keep(e) {
+			return true
+		}
+		if size += len(e.message) + eventOverhead; size > maxResponseBytes && len(picked) > 0 {
+			return false
+		}
+		picked = append(picked, *e)
+		return len(picked) < limit
+	}
+scan:
 	for rows.Next() {
-		var p position
-		var e OutputLogEvent
-		if err := rows.Scan(&p.id, &p.ts, &e.IngestionTime, &e.Message); err != nil {
+		var id, first, ingested int64
+		var data []byte
+		if err := rows.Scan(&id, &first, &ingested, &data); err != nil {
 			return nil, fmt.Errorf("get log events: %w", err)
 		}
-		e.Timestamp = p.ts
-		if size += len(e.Message) + eventOverhead; size > maxResponseBytes && len(evs) > 0 {
-			break
+		if buf, err = decodeChunk(buf[:0], id, sid, first, ingested, data); err != nil {
+			return nil, err
 		}
-		evs = append(evs, e)
-		pos = append(pos, p)
+		if forward {
+			for i := range buf {
+				if !take(&buf[i]) {
+					break scan
+				}
+			}
+		} else {
+			for i := len(buf) - 1; i >= 0; i-- {
+				if !take(&buf[i]) {
+					break scan
+				}
+			}
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("get log events: %w", err)
 	}
 	if !forward {
-		slices.Reverse(evs)
-		slices.Reverse(pos)
+		slices.Reverse(picked)
 	}
-	out := &GetLogEventsOutput{Events: evs}
-	if out.Events == nil {
-		out.Events = []OutputLogEvent{}
+	out := &GetLogEventsOutput{Events: make([]OutputLogEvent, len(picked))}
+	for i, e := range picked {
+		out.Events[i] = OutputLogEvent{Timestamp: e.pos.ts, Message: e.message, IngestionTime: e.ingested}
 	}
-	if len(pos) > 0 {
-		out.NextForwardToken = "f/" + pos[len(pos)-1].String()
-		out.NextBackwardToken = "b/" + pos[0].String()
+	if len(picked) > 0 {
+		out.NextForwardToken = "f/" + picked[len(picked)-1].pos.String()
+		out.NextBackwardToken = "b/" + picked[0].pos.String()
 	} else {
 		// At an end: the same place both ways.
 		out.NextForwardToken = "f/" + tok.String()
@@ -577,85 +605,128 @@ func (s *Service) FilterLogEvents(ctx context.Context, in *FilterLogEventsInput)
 	if in.Limit != nil {
 		limit = int(*in.Limit)
 	}
-	base := `SELECT id, ts, ingested, stream, message FROM log_events WHERE grp = ? AND ts >= ?`
-	baseArgs := []any{g.name, s.oldest(g)}
-	if in.StartTime != nil {
-		base += ` AND ts >= ?`
-		baseArgs = append(baseArgs, *in.StartTime)
-	}
-	if in.EndTime != nil {
-		base += ` AND ts <= ?`
-		baseArgs = append(baseArgs, *in.EndTime)
-	}
+	// The streams searched, by row id.
+	streams := map[int64]string{}
+	sq := `SELECT id, name FROM log_streams WHERE grp = ?`
+	sargs := []any{g.name}
 	if p := in.LogStreamNamePrefix; p != nil {
-		base += ` AND substr(stream, 1, ?) = ?`
-		baseArgs = append(baseArgs, len(*p), *p)
+		sq += ` AND substr(name, 1, ?) = ?`
+		sargs = append(sargs, len(*p), *p)
 	}
 	if names := in.LogStreamNames; names != nil {
-		base += ` AND stream IN (` + strings.TrimSuffix(strings.Repeat("?,", len(names)), ",") + `)`
+		sq += ` AND name IN (` + strings.TrimSuffix(strings.Repeat("?,", len(names)), ",") + `)`
 		for _, n := range names {
-			baseArgs = append(baseArgs, n)
+			sargs = append(sargs, n)
 		}
 	}
-	base += ` AND (ts, id) > (?, ?) ORDER BY ts, id LIMIT ?`
+	if err := s.queryEach(ctx, sq, sargs, func(rows *sql.Rows) error {
+		var id int64
+		var name string
+		err := rows.Scan(&id, &name)
+		streams[id] = name
+		return err
+	}); err != nil {
+		return nil, fmt.Errorf("filter log events: %w", err)
+	}
+	lo, hi := max(s.oldest(g), after.ts), int64(math.MaxInt64) // lo <= ts <= hi
+	if in.StartTime != nil {
+		lo = max(lo, *in.StartTime)
+	}
+	if in.EndTime != nil {
+		hi = *in.EndTime
+	}
 	out := &FilterLogEventsOutput{Events: []FilteredLogEvent{}, SearchedLogStreams: []SearchedLogStream{}}
-	const chunk = 1000
-	scanned, size := 0, 0
+	// Chunks come in order of their first event; an event waits in the
+	// heap until no chunk still to come can hold an earlier one.
+	var h eventHeap
 	last := after
-	for {
-		args := append(slices.Clip(baseArgs), last.ts, last.id, chunk)
-		got, full, err := s.filterChunk(ctx, base, args, pat, out, &last, &scanned, &size, limit)
-		if err != nil {
-			return nil, err
+	scanned, size := 0, 0
+	stopped := false
+	emit := func(e storedEvent) bool {
+		if !after.less(e.pos) || e.pos.ts < lo || e.pos.ts > hi {
+			return true
 		}
-		if full || (got == chunk && scanned >= filterScanLimit) {
-			tok := "p/" + last.String()
-			out.NextToken = &tok
-			break
+		if pat.Match(e.message) {
+			if size+len(e.message)+eventOverhead > maxResponseBytes && len(out.Events) > 0 {
+				return false
+			}
+			size += len(e.message) + eventOverhead
+			out.Events = append(out.Events, FilteredLogEvent{LogStreamName: streams[e.stream], Timestamp: e.pos.ts,
+				Message: e.message, IngestionTime: e.ingested, EventID: e.pos.String()})
 		}
-		if got < chunk {
-			break
-		}
+		last = e.pos
+		scanned++
+		return len(out.Events) < limit && scanned < filterScanLimit
+	}
+	var buf []storedEvent
+	err = s.queryEach(ctx, `SELECT id, stream, first_ts, ingested, data FROM log_chunks WHERE grp = ? AND last_ts >= ? AND first_ts <= ? ORDER BY first_ts, id`,
+		[]any{g.name, lo, hi}, func(rows *sql.Rows) error {
+			if stopped {
+				return nil
+			}
+			var id, sid, first, ingested int64
+			var data []byte
+			if err := rows.Scan(&id, &sid, &first, &ingested, &data); err != nil {
+				return err
+			}
+			if _, ok := streams[sid]; !ok {
+				return nil
+			}
+			for h.Len() > 0 && h[0].pos.ts < first {
+				if !emit(heap.Pop(&h).(storedEvent)) {
+					stopped = true
+					return nil
+				}
+			}
+			var err error
+			if buf, err = decodeChunk(buf[:0], id, sid, first, ingested, data); err != nil {
+				return err
+			}
+			for _, e := range buf {
+				heap.Push(&h, e)
+			}
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("filter log events: %w", err)
+	}
+	for !stopped && h.Len() > 0 {
+		stopped = !emit(heap.Pop(&h).(storedEvent))
+	}
+	if stopped {
+		tok := "p/" + last.String()
+		out.NextToken = &tok
 	}
 	return out, nil
 }
 
-// filterChunk reads up to one chunk of rows after *last, adding matches to
-// out. It reports how many rows it read and whether out is full.
-func (s *Service) filterChunk(ctx context.Context, q string, args []any, pat Pattern, out *FilterLogEventsOutput,
-	last *position, scanned, size *int, limit int) (int, bool, error) {
+// queryEach runs q and calls fn for each row.
+func (s *Service) queryEach(ctx context.Context, q string, args []any, fn func(*sql.Rows) error) error {
 	rows, err := s.store.db.QueryContext(ctx, q, args...)
 	if err != nil {
-		return 0, false, fmt.Errorf("filter log events: %w", err)
+		return err
 	}
 	defer rows.Close()
-	got := 0
 	for rows.Next() {
-		var p position
-		var e FilteredLogEvent
-		if err := rows.Scan(&p.id, &p.ts, &e.IngestionTime, &e.LogStreamName, &e.Message); err != nil {
-			return got, false, fmt.Errorf("filter log events: %w", err)
-		}
-		got++
-		*scanned++
-		if pat.Match(e.Message) {
-			if *size+len(e.Message)+eventOverhead > maxResponseBytes && len(out.Events) > 0 {
-				return got, true, nil
-			}
-			*size += len(e.Message) + eventOverhead
-			e.Timestamp = p.ts
-			e.EventID = p.String()
-			out.Events = append(out.Events, e)
-		}
-		*last = p
-		if len(out.Events) == limit {
-			return got, true, nil
+		if err := fn(rows); err != nil {
+			return err
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return got, false, fmt.Errorf("filter log events: %w", err)
-	}
-	return got, false, nil
+	return rows.Err()
+}
+
+// eventHeap orders events by position.
+type eventHeap []storedEvent
+
+func (h eventHeap) Len() int           { return len(h) }
+func (h eventHeap) Less(i, j int) bool { return h[i].pos.less(h[j].pos) }
+func (h eventHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *eventHeap) Push(x any)        { *h = append(*h, x.(storedEvent)) }
+func (h *eventHeap) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return e
 }
 
 // DeleteLogGroupInput is DeleteLogGroup's request.
@@ -689,7 +760,7 @@ func (s *Service) DeleteLogGroup(ctx context.Context, in *DeleteLogGroupInput) (
 	if n, _ := res.RowsAffected(); n == 0 {
 		return nil, errNoGroup()
 	}
-	for _, q := range []string{`DELETE FROM log_streams WHERE grp = ?`, `DELETE FROM log_events WHERE grp = ?`} {
+	for _, q := range []string{`DELETE FROM log_streams WHERE grp = ?`, `DELETE FROM log_chunks WHERE grp = ?`} {
 		if _, err := tx.ExecContext(ctx, q, *in.LogGroupName); err != nil {
 			return nil, fmt.Errorf("delete log group: %w", err)
 		}
@@ -767,6 +838,10 @@ func (s *Service) setRetention(ctx context.Context, group string, days *int32) (
 // ingestion sequence. Tokens and event ids are positions written as 56
 // digits, as CloudWatch Logs' are.
 type position struct{ ts, id int64 }
+
+func (p position) less(q position) bool {
+	return p.ts < q.ts || (p.ts == q.ts && p.id < q.id)
+}
 
 func (p position) String() string { return fmt.Sprintf("%020d%036d", p.ts, p.id) }
 

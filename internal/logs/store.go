@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -70,6 +69,7 @@ type Store struct {
 
 	mu      sync.Mutex
 	pending []Event
+	spare   []Event // the previous batch's slice, for the next one
 	queued  int64 // bytes in pending
 	closed  bool
 	dropped atomic.Uint64
@@ -120,25 +120,27 @@ CREATE TABLE IF NOT EXISTS log_groups (
 	bytes     INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS log_streams (
+	id             INTEGER PRIMARY KEY AUTOINCREMENT,
 	grp            TEXT NOT NULL,
 	name           TEXT NOT NULL,
 	created        INTEGER NOT NULL,
 	first_event    INTEGER NOT NULL,
 	last_event     INTEGER NOT NULL,
 	last_ingestion INTEGER NOT NULL,
-	PRIMARY KEY (grp, name)
+	UNIQUE (grp, name)
 );
-CREATE TABLE IF NOT EXISTS log_events (
+CREATE TABLE IF NOT EXISTS log_chunks (
 	id       INTEGER PRIMARY KEY AUTOINCREMENT,
 	grp      TEXT NOT NULL,
-	stream   TEXT NOT NULL,
-	ts       INTEGER NOT NULL,
+	stream   INTEGER NOT NULL,
+	first_ts INTEGER NOT NULL,
+	last_ts  INTEGER NOT NULL,
 	ingested INTEGER NOT NULL,
-	size     INTEGER NOT NULL,
-	message  TEXT NOT NULL
+	bytes    INTEGER NOT NULL,
+	data     BLOB NOT NULL
 );
-CREATE INDEX IF NOT EXISTS log_events_stream ON log_events (grp, stream, ts, id);
-CREATE INDEX IF NOT EXISTS log_events_group ON log_events (grp, ts, id);`
+CREATE INDEX IF NOT EXISTS log_chunks_stream ON log_chunks (stream, id);
+CREATE INDEX IF NOT EXISTS log_chunks_group ON log_chunks (grp, first_ts);`
 	if _, err := db.ExecContext(ctx, schema); err != nil {
 		return nil, fmt.Errorf("logs: create tables: %w", err)
 	}
@@ -184,8 +186,18 @@ func (s *Store) take() []Event {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	evs := s.pending
-	s.pending, s.queued = nil, 0
+	s.pending, s.spare, s.queued = s.spare[:0], nil, 0
 	return evs
+}
+
+// recycle hands a written batch's slice back for reuse.
+func (s *Store) recycle(evs []Event) {
+	clear(evs) // let the messages go
+	s.mu.Lock()
+	if s.spare == nil && cap(evs) <= 1<<16 {
+		s.spare = evs[:0]
+	}
+	s.mu.Unlock()
 }
 
 // Flush writes everything queued so far and returns when it is stored.
@@ -240,6 +252,7 @@ func (s *Store) run() {
 			return nil
 		}
 		err := s.append(ctx, evs, last)
+		s.recycle(evs)
 		if err != nil {
 			s.log.Error("write log events", "events", len(evs), "err", err)
 		}
@@ -280,7 +293,8 @@ func (s *Store) run() {
 }
 
 // append writes evs in one transaction, creating groups and streams as
-// needed, then trims any group past its bound.
+// needed, then trims any group past its bound. Each stream's events
+// become one chunk (more if they are many).
 func (s *Store) append(ctx context.Context, evs []Event, now time.Time) error {
 	ingested := now.UnixMilli()
 	tx, err := s.db.BeginTx(ctx, nil)
@@ -288,57 +302,53 @@ func (s *Store) append(ctx context.Context, evs []Event, now time.Time) error {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
-	// Many rows a statement: far fewer trips through the SQL engine.
-	const rowsPerInsert = 64
-	full, err := tx.PrepareContext(ctx, insertEvents(rowsPerInsert))
-	if err != nil {
-		return fmt.Errorf("prepare: %w", err)
-	}
-	defer full.Close()
-	args := make([]any, 0, 6*rowsPerInsert)
-	for start := 0; start < len(evs); start += rowsPerInsert {
-		chunk := evs[start:min(start+rowsPerInsert, len(evs))]
-		args = args[:0]
-		for i := range chunk {
-			e := &chunk[i]
-			args = append(args, e.Group, e.Stream, e.Time, ingested, e.size(), e.Message)
-		}
-		if len(chunk) == rowsPerInsert {
-			_, err = full.ExecContext(ctx, args...)
-		} else {
-			_, err = tx.ExecContext(ctx, insertEvents(len(chunk)), args...)
-		}
-		if err != nil {
-			return fmt.Errorf("insert events: %w", err)
-		}
-	}
 	type key struct{ g, s string }
-	type span struct{ first, last int64 }
-	streams := map[key]*span{}
-	groups := map[string]int64{}
-	for i := range evs {
-		e := &evs[i]
+	var order []key
+	byStream := map[key][]Event{}
+	for _, e := range evs {
 		k := key{e.Group, e.Stream}
-		if sp := streams[k]; sp == nil {
-			streams[k] = &span{e.Time, e.Time}
-		} else {
-			sp.first, sp.last = min(sp.first, e.Time), max(sp.last, e.Time)
+		if _, ok := byStream[k]; !ok {
+			order = append(order, k)
 		}
-		groups[e.Group] += e.size()
+		byStream[k] = append(byStream[k], e)
 	}
-	for g, n := range groups {
+	groups := map[string]bool{}
+	for _, k := range order {
+		sevs := byStream[k]
+		var size, first, last int64 = 0, sevs[0].Time, sevs[0].Time
+		for i := range sevs {
+			size += sevs[i].size()
+			first, last = min(first, sevs[i].Time), max(last, sevs[i].Time)
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO log_groups (name, created, bytes) VALUES (?, ?, ?)
-ON CONFLICT (name) DO UPDATE SET bytes = bytes + excluded.bytes`, g, ingested, n); err != nil {
-			return fmt.Errorf("update group %q: %w", g, err)
+ON CONFLICT (name) DO UPDATE SET bytes = bytes + excluded.bytes`, k.g, ingested, size); err != nil {
+			return fmt.Errorf("update group %q: %w", k.g, err)
 		}
-	}
-	for k, sp := range streams {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO log_streams (grp, name, created, first_event, last_event, last_ingestion) VALUES (?, ?, ?, ?, ?, ?)
+		var sid int64
+		if err := tx.QueryRowContext(ctx, `INSERT INTO log_streams (grp, name, created, first_event, last_event, last_ingestion) VALUES (?, ?, ?, ?, ?, ?)
 ON CONFLICT (grp, name) DO UPDATE SET first_event = min(first_event, excluded.first_event),
-	last_event = max(last_event, excluded.last_event), last_ingestion = excluded.last_ingestion`,
-			k.g, k.s, ingested, sp.first, sp.last, ingested); err != nil {
+	last_event = max(last_event, excluded.last_event), last_ingestion = excluded.last_ingestion
+RETURNING id`, k.g, k.s, ingested, first, last, ingested).Scan(&sid); err != nil {
 			return fmt.Errorf("update stream %q: %w", k.s, err)
 		}
+		for len(sevs) > 0 {
+			n, payload := 0, 0
+			for n < len(sevs) && n < maxChunkEvents && (n == 0 || payload+len(sevs[n].Message) <= maxChunkPayload) {
+				payload += len(sevs[n].Message)
+				n++
+			}
+			chunk := sevs[:n]
+			sevs = sevs[n:]
+			var bytes int64
+			for i := range chunk {
+				bytes += chunk[i].size()
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO log_chunks (grp, stream, first_ts, last_ts, ingested, bytes, data) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+				k.g, sid, chunk[0].Time, chunk[len(chunk)-1].Time, ingested, bytes, encodeChunk(chunk)); err != nil {
+				return fmt.Errorf("insert events: %w", err)
+			}
+		}
+		groups[k.g] = true
 	}
 	for g := range groups {
 		if err := s.trim(ctx, tx, g); err != nil {
@@ -351,33 +361,35 @@ ON CONFLICT (grp, name) DO UPDATE SET first_event = min(first_event, excluded.fi
 	return nil
 }
 
-// insertEvents is an INSERT of n events.
-func insertEvents(n int) string {
-	return `INSERT INTO log_events (grp, stream, ts, ingested, size, message) VALUES ` +
-		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?),", n), ",")
-}
-
-// trim drops group g's oldest events once it holds more than the bound,
-// down to nine tenths of it.
+// trim drops group g's oldest chunks once it holds more than the bound,
+// until it is back under nine tenths of it.
 func (s *Store) trim(ctx context.Context, tx *sql.Tx, g string) error {
-	var bytes int64
-	if err := tx.QueryRowContext(ctx, `SELECT bytes FROM log_groups WHERE name = ?`, g).Scan(&bytes); err != nil {
+	var total int64
+	if err := tx.QueryRowContext(ctx, `SELECT bytes FROM log_groups WHERE name = ?`, g).Scan(&total); err != nil {
 		return fmt.Errorf("group size %q: %w", g, err)
 	}
-	if bytes <= s.maxGroup {
+	if total <= s.maxGroup {
 		return nil
 	}
-	excess := bytes - s.maxGroup*9/10
-	var cut sql.NullInt64
-	err := tx.QueryRowContext(ctx, `SELECT id FROM (SELECT id, sum(size) OVER (ORDER BY id) AS cum FROM log_events WHERE grp = ?)
-WHERE cum >= ? ORDER BY id LIMIT 1`, g, excess).Scan(&cut)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+	excess := total - s.maxGroup*9/10
+	rows, err := tx.QueryContext(ctx, `SELECT id, bytes FROM log_chunks WHERE grp = ? ORDER BY id`, g)
+	if err != nil {
 		return fmt.Errorf("trim %q: %w", g, err)
 	}
-	if !cut.Valid {
-		return nil
+	var cut, freed int64
+	for freed < excess && rows.Next() {
+		var n int64
+		if err := rows.Scan(&cut, &n); err != nil {
+			rows.Close()
+			return fmt.Errorf("trim %q: %w", g, err)
+		}
+		freed += n
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM log_events WHERE grp = ? AND id <= ?`, g, cut.Int64); err != nil {
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("trim %q: %w", g, err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM log_chunks WHERE grp = ? AND id <= ?`, g, cut); err != nil {
 		return fmt.Errorf("trim %q: %w", g, err)
 	}
 	return s.resize(ctx, tx, g)
@@ -385,14 +397,15 @@ WHERE cum >= ? ORDER BY id LIMIT 1`, g, excess).Scan(&cut)
 
 // resize recounts group g's stored bytes.
 func (s *Store) resize(ctx context.Context, tx *sql.Tx, g string) error {
-	_, err := tx.ExecContext(ctx, `UPDATE log_groups SET bytes = (SELECT coalesce(sum(size), 0) FROM log_events WHERE grp = ?) WHERE name = ?`, g, g)
+	_, err := tx.ExecContext(ctx, `UPDATE log_groups SET bytes = (SELECT coalesce(sum(bytes), 0) FROM log_chunks WHERE grp = ?) WHERE name = ?`, g, g)
 	if err != nil {
 		return fmt.Errorf("size %q: %w", g, err)
 	}
 	return nil
 }
 
-// Expire deletes the events each group's retention no longer keeps.
+// Expire deletes the chunks whose every event each group's retention no
+// longer keeps (reads hide the rest).
 func (s *Store) Expire(ctx context.Context) error {
 	now := s.clock.Now()
 	tx, err := s.db.BeginTx(ctx, nil)
@@ -422,7 +435,7 @@ func (s *Store) Expire(ctx context.Context) error {
 		return fmt.Errorf("logs: expire: %w", err)
 	}
 	for _, p := range ps {
-		res, err := tx.ExecContext(ctx, `DELETE FROM log_events WHERE grp = ? AND ts < ?`, p.name, cutoff(now, p.days))
+		res, err := tx.ExecContext(ctx, `DELETE FROM log_chunks WHERE grp = ? AND last_ts < ?`, p.name, cutoff(now, p.days))
 		if err != nil {
 			return fmt.Errorf("logs: expire %q: %w", p.name, err)
 		}

@@ -15,6 +15,7 @@ type StreamWriter struct {
 
 	mu      sync.Mutex
 	partial []byte // a line begun but not yet ended
+	last    int64  // the latest time stamped: times never go back
 	closed  bool
 }
 
@@ -33,14 +34,14 @@ func (s *Store) NewStreamWriter(group, stream string) *StreamWriter {
 // reports len(b), nil: a line the queue has no room for is dropped.
 func (w *StreamWriter) Write(b []byte) (int, error) {
 	n := len(b)
-	now := w.s.clock.Now().UnixMilli()
 	var buf [16]Event
 	evs := buf[:0]
 	w.mu.Lock()
+	defer w.mu.Unlock()
 	if w.closed {
-		w.mu.Unlock()
 		return n, nil
 	}
+	now := w.now()
 	for len(b) > 0 {
 		i := bytes.IndexByte(b, '\n')
 		if i < 0 {
@@ -66,11 +67,17 @@ func (w *StreamWriter) Write(b []byte) (int, error) {
 		w.partial = w.partial[:0]
 		b = b[i+1:]
 	}
-	w.mu.Unlock()
 	if len(evs) > 0 {
-		w.s.enqueue(evs)
+		w.s.enqueue(evs) // under w.mu, so a stream's lines queue in order
 	}
 	return n, nil
+}
+
+// now is the time to stamp lines with: the clock's, or the last stamp if
+// the clock went back.
+func (w *StreamWriter) now() int64 {
+	w.last = max(w.last, w.s.clock.Now().UnixMilli())
+	return w.last
 }
 
 func (w *StreamWriter) event(evs []Event, line []byte, now int64) []Event {
@@ -96,19 +103,16 @@ func splitAt(b []byte, max int) int {
 // Close queues a last line that had no newline; later writes are ignored.
 func (w *StreamWriter) Close() error {
 	w.mu.Lock()
+	defer w.mu.Unlock()
 	if w.closed {
-		w.mu.Unlock()
 		return nil
 	}
 	w.closed = true
-	var evs []Event
 	if len(w.partial) > 0 {
-		evs = w.event(nil, bytes.TrimSuffix(w.partial, []byte{'\r'}), w.s.clock.Now().UnixMilli())
+		if evs := w.event(nil, bytes.TrimSuffix(w.partial, []byte{'\r'}), w.now()); len(evs) > 0 {
+			w.s.enqueue(evs)
+		}
 		w.partial = nil
-	}
-	w.mu.Unlock()
-	if len(evs) > 0 {
-		w.s.enqueue(evs)
 	}
 	return nil
 }
