@@ -11,6 +11,7 @@ import (
 
 	"hearth/internal/clock"
 	"hearth/internal/logs"
+	"hearth/internal/runtime"
 )
 
 // benchLine is a typical 100-byte log line.
@@ -56,48 +57,56 @@ func BenchmarkIngest(b *testing.B) {
 	}
 }
 
-// BenchmarkChattyWorkerInvoke times an invocation of a real worker process
-// that prints n lines to stderr for each request, with its output going
-// nowhere but the runtime's tail ("no-logging") or to a StreamWriter
-// ("logging"), in the same run: the ratio is what logging adds to a
-// request.
+// BenchmarkChattyWorkerInvoke times invocations of two real worker
+// processes that print n lines to stderr for each request: one whose
+// output goes only to the runtime's tail, one whose output also goes to a
+// StreamWriter. Requests alternate between them in the same loop, so both
+// see the same machine; the metrics are each one's mean latency and their
+// ratio.
 func BenchmarkChattyWorkerInvoke(b *testing.B) {
 	bin := buildEcho(b)
 	for _, n := range []int{10, 1000} {
 		body := "log " + strings.TrimSuffix(strings.Repeat(string(benchLine), n), "\n")
-		for _, mode := range []string{"no-logging", "logging"} {
-			b.Run(fmt.Sprintf("lines=%d/%s", n, mode), func(b *testing.B) {
-				var out io.Writer
-				var st *logs.Store
-				if mode == "logging" {
-					st = benchStore(b, logs.Options{})
-					out = st.NewStreamWriter(group, "AllTraffic/w1")
+		b.Run(fmt.Sprintf("lines=%d", n), func(b *testing.B) {
+			st := benchStore(b, logs.Options{})
+			plain := startEcho(b, bin, nil)
+			logged := startEcho(b, bin, st.NewStreamWriter(group, "AllTraffic/w1"))
+			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2}}
+			post := func(p runtime.Process) time.Duration {
+				start := time.Now()
+				resp, err := client.Post("http://"+p.Addr()+"/invocations", "text/plain", strings.NewReader(body))
+				if err != nil {
+					b.Fatal(err)
 				}
-				p := startEcho(b, bin, out)
-				client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
-				url := "http://" + p.Addr() + "/invocations"
-				post := func() {
-					resp, err := client.Post(url, "text/plain", strings.NewReader(body))
-					if err != nil {
-						b.Fatal(err)
-					}
-					io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				return time.Since(start)
+			}
+			post(plain) // warm the connections
+			post(logged)
+			var tPlain, tLogged time.Duration
+			i := 0
+			for b.Loop() {
+				if i%2 == 0 {
+					tPlain += post(plain)
+					tLogged += post(logged)
+				} else {
+					tLogged += post(logged)
+					tPlain += post(plain)
 				}
-				post() // warm the connection
-				b.ResetTimer()
-				for b.Loop() {
-					post()
-				}
-				b.StopTimer()
-				if st != nil {
-					st.Flush(context.Background())
-					b.ReportMetric(float64(st.Dropped()), "dropped")
-				}
+				i++
+			}
+			b.StopTimer()
+			st.Flush(context.Background())
+			b.ReportMetric(float64(tPlain.Nanoseconds())/float64(i), "ns/invoke-no-logging")
+			b.ReportMetric(float64(tLogged.Nanoseconds())/float64(i), "ns/invoke-logging")
+			b.ReportMetric(float64(tLogged)/float64(tPlain), "ratio")
+			b.ReportMetric(float64(st.Dropped())/float64(i*n), "dropped/line")
+			for _, p := range []runtime.Process{plain, logged} {
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				defer cancel()
 				p.Stop(ctx)
-			})
-		}
+				cancel()
+			}
+		})
 	}
 }
