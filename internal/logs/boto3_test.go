@@ -17,6 +17,7 @@ import (
 // of get_log_events, a quoted filter pattern and modeled errors. It is
 // skipped when python3 or boto3 is not installed.
 func TestBoto3(t *testing.T) {
+	t.Parallel() // waits on other processes
 	if testing.Short() {
 		t.Skip("starts python3")
 	}

@@ -38,6 +38,7 @@ func cliEnv(url string) []string {
 // TestCLI runs `aws logs filter-log-events` with the quoted pattern the
 // docs show, then `aws logs tail --follow` while a worker keeps writing.
 func TestCLI(t *testing.T) {
+	t.Parallel() // waits on other processes
 	aws := cliV2(t)
 	e := newEnv(t, logs.Options{Clock: clock.Real{}, FlushInterval: 50 * time.Millisecond})
 	e.write(t, group, "AllTraffic/w-1", "starting\nTraceback (most recent call last):\nValueError: boom\n")

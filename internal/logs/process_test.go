@@ -71,6 +71,7 @@ func invoke(t testing.TB, p runtime.Process, body string) int {
 // SDK: start-up line first, then what a failing request printed, found by
 // the filter pattern a user types.
 func TestWorkerOutputEndToEnd(t *testing.T) {
+	t.Parallel() // waits on other processes
 	ctx := context.Background()
 	e := newEnv(t, logs.Options{Clock: clock.Real{}})
 	bin := buildEcho(t)

@@ -70,7 +70,7 @@ type Store struct {
 	mu      sync.Mutex
 	pending []Event
 	spare   []Event // the previous batch's slice, for the next one
-	queued  int64 // bytes in pending
+	queued  int64   // bytes in pending
 	closed  bool
 	dropped atomic.Uint64
 
