@@ -23,6 +23,7 @@ import (
 	"hearth/internal/control"
 	"hearth/internal/fleet"
 	"hearth/internal/gateway"
+	"hearth/internal/logs"
 	"hearth/internal/metrics"
 	"hearth/internal/runtime/process"
 	"hearth/internal/sigv4"
@@ -136,6 +137,7 @@ type server struct {
 	control  *control.Service
 	scaling  *autoscaling.Service
 	metrics  *metrics.Store
+	logs     *logs.Store
 	recorder *metrics.Recorder
 	targets  scalingTargets
 	runtime  *process.Runtime
@@ -214,6 +216,12 @@ func newServer(ctx context.Context, cfg serveConfig, logger *slog.Logger) (*serv
 		st.Close()
 		return nil, err
 	}
+	// Workers' output, as CloudWatch Logs keeps it.
+	s.logs, err = logs.Open(ctx, st.DB(), logs.Options{Logger: logger})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	census := &workerCounts{}
 	s.recorder = metrics.NewRecorder(s.metrics, metrics.RecorderOptions{Workers: census})
 	s.fleet = fleet.New(fleet.Options{
@@ -247,11 +255,13 @@ func newServer(ctx context.Context, cfg serveConfig, logger *slog.Logger) (*serv
 		Metrics:         s.recorder.Handler(),
 		CloudWatch:      cloudwatch.NewHandler(s.metrics, cloudwatch.Options{Logger: logger, Account: cfg.accountID}),
 		CloudWatchMatch: cloudwatch.Match,
+		Logs:            gateway.LogsOps(logs.NewService(s.logs, cfg.region, cfg.accountID)),
 		Auth:            auth,
 		Logger:          logger,
 	})
 	ln, err := net.Listen("tcp", cfg.listen)
 	if err != nil {
+		s.logs.Close()
 		st.Close()
 		return nil, fmt.Errorf("listen: %w", err)
 	}
@@ -261,6 +271,7 @@ func newServer(ctx context.Context, cfg serveConfig, logger *slog.Logger) (*serv
 
 func (s *server) run(ctx context.Context, stdout io.Writer) error {
 	defer s.store.Close()
+	defer s.logs.Close()
 	hs := &http.Server{Handler: s.gateway, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(s.ln) }()
@@ -306,6 +317,7 @@ func (s *server) run(ctx context.Context, stdout io.Writer) error {
 	_ = hs.Shutdown(shutCtx)
 	_ = s.fleet.Close(shutCtx)
 	s.runtime.Close()
+	_ = s.logs.Close() // after the workers: their last lines are written
 	stopLoops()
 	if err := s.metrics.Sync(shutCtx); err != nil {
 		s.log.Warn("metrics sync", "err", err)

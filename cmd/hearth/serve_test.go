@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -68,6 +69,20 @@ func TestServeLogFormatJSON(t *testing.T) {
 			t.Fatalf("not serving; stderr:\n%s", stderr.String())
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+	// The CloudWatch Logs API answers on the same port.
+	addr := strings.TrimPrefix(strings.Fields(stdout.String())[4], "http://")
+	req, _ := http.NewRequest("POST", "http://"+addr+"/", strings.NewReader("{}"))
+	req.Header.Set("X-Amz-Target", "Logs_20140328.DescribeLogGroups")
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || strings.TrimSpace(string(body)) != `{"logGroups":[]}` {
+		t.Errorf("DescribeLogGroups: %d %s", resp.StatusCode, body)
 	}
 	cancel()
 	if code := <-done; code != 0 {
