@@ -105,3 +105,30 @@ func FuzzTokens(f *testing.F) {
 		_, _ = decodeOffset(&tok)
 	})
 }
+
+// FuzzDecodeChunk: decoding arbitrary bytes never panics, and encoded
+// events decode to themselves.
+func FuzzDecodeChunk(f *testing.F) {
+	f.Add([]byte{}, "a\nbc", int64(5))
+	f.Add([]byte{0x80}, "", int64(0))
+	f.Add([]byte{1, 200, 1}, "x", int64(1<<40))
+	f.Fuzz(func(t *testing.T, raw []byte, text string, gap int64) {
+		_, _ = decodeChunk(nil, 1, 1, 0, 0, raw)
+		if gap < 0 {
+			gap = -gap
+		}
+		var evs []Event
+		for i, m := range strings.Split(text, "\n") {
+			evs = append(evs, Event{Time: 1000 + int64(i)*(gap%1e9), Message: m})
+		}
+		got, err := decodeChunk(nil, 7, 3, evs[0].Time, 99, encodeChunk(evs))
+		if err != nil || len(got) != len(evs) {
+			t.Fatalf("decoded %d events, err %v; want %d", len(got), err, len(evs))
+		}
+		for i := range evs {
+			if got[i].message != evs[i].Message || got[i].pos.ts != evs[i].Time || got[i].pos.id != seqOf(7, i) {
+				t.Errorf("event %d: %+v, want %+v", i, got[i], evs[i])
+			}
+		}
+	})
+}

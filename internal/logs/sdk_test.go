@@ -383,6 +383,9 @@ func TestRetention(t *testing.T) {
 	e.write(t, group, "AllTraffic/w1", "old line\n")
 	_, err := e.client.PutRetentionPolicy(ctx, &cloudwatchlogs.PutRetentionPolicyInput{LogGroupName: aws.String(group), RetentionInDays: aws.Int32(2)})
 	wantAPIError(t, err, "InvalidParameterException", "'retentionInDays'", "enum value set", "3653")
+	if gs, err := e.client.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{}); err != nil || gs.LogGroups[0].RetentionInDays != nil {
+		t.Fatalf("a refused PutRetentionPolicy changed the group: %v %+v", err, gs)
+	}
 	_, err = e.client.PutRetentionPolicy(ctx, &cloudwatchlogs.PutRetentionPolicyInput{LogGroupName: aws.String("/nope"), RetentionInDays: aws.Int32(1)})
 	wantAPIError(t, err, "ResourceNotFoundException")
 	if _, err := e.client.PutRetentionPolicy(ctx, &cloudwatchlogs.PutRetentionPolicyInput{LogGroupName: aws.String(group), RetentionInDays: aws.Int32(1)}); err != nil {
