@@ -400,10 +400,16 @@ func TestRetention(t *testing.T) {
 	if diff := cmp.Diff([]string{"new line"}, outMsgs(out.Events)); diff != "" {
 		t.Errorf("after retention (-want +got):\n%s", diff)
 	}
-	if err := e.store.Expire(ctx); err != nil {
-		t.Fatal(err)
+	// The hourly sweep (on the store's clock) deletes what expired.
+	e.clock.Advance(time.Hour)
+	var gs *cloudwatchlogs.DescribeLogGroupsOutput
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		gs, err = e.client.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{})
+		if err != nil || aws.ToInt64(gs.LogGroups[0].StoredBytes) == int64(len("new line")+26) || time.Now().After(deadline) {
+			break
+		}
 	}
-	gs, err := e.client.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{})
+	gs, err = e.client.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,7 +24,8 @@ const (
 	// MaxMessageBytes is the longest message one event holds (CloudWatch
 	// Logs' 256 KiB event limit less the overhead); longer lines are split.
 	MaxMessageBytes = 256<<10 - eventOverhead
-	// sweepEvery is how often the appender deletes expired events.
+	// sweepEvery is how often the appender deletes expired events (on the
+	// Store's clock).
 	sweepEvery = time.Hour
 )
 
@@ -237,9 +238,19 @@ func (s *Store) Close() error {
 func (s *Store) run() {
 	defer close(s.done)
 	ctx := context.Background()
-	var last, lastSweep time.Time
-	lastSweep = s.clock.Now()
+	var last time.Time
 	timerSet := false
+	sweep := make(chan struct{}, 1)
+	arm := func() clock.Timer {
+		return s.clock.AfterFunc(sweepEvery, func() {
+			select {
+			case sweep <- struct{}{}:
+			default:
+			}
+		})
+	}
+	sweepTimer := arm()
+	defer func() { sweepTimer.Stop() }()
 	var reported uint64
 	write := func() error {
 		evs := s.take()
@@ -255,12 +266,6 @@ func (s *Store) run() {
 		s.recycle(evs)
 		if err != nil {
 			s.log.Error("write log events", "events", len(evs), "err", err)
-		}
-		if last.Sub(lastSweep) >= sweepEvery {
-			lastSweep = last
-			if err := s.Expire(ctx); err != nil {
-				s.log.Error("expire log events", "err", err)
-			}
 		}
 		return err
 	}
@@ -285,6 +290,11 @@ func (s *Store) run() {
 			_ = write()
 		case reply := <-s.flushes:
 			reply <- write()
+		case <-sweep:
+			if err := s.Expire(ctx); err != nil {
+				s.log.Error("expire log events", "err", err)
+			}
+			sweepTimer = arm()
 		case <-s.stop:
 			_ = write()
 			return
