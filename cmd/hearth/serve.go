@@ -293,7 +293,7 @@ func (s *server) run(ctx context.Context, stdout io.Writer) error {
 	s.gateway.SetReady(true)
 	addr := s.ln.Addr().String()
 	s.log.Info("hearth serving", "addr", addr, "data_dir", s.cfg.dataDir, "region", s.cfg.region,
-		"account", s.cfg.accountID, "memory_budget_mb", s.budgetMB, "keep_warm", s.cfg.keepWarm)
+		"account", s.cfg.accountID, "memory_budget_mb", s.budgetMB, "keep_warm", s.cfg.keepWarm.String())
 	if s.devMode {
 		s.log.Warn("dev mode: no --credentials-file, so request signatures are not checked; only loopback clients can reach this server")
 	}
