@@ -3,6 +3,9 @@ package logs
 import (
 	"strings"
 	"testing"
+	"time"
+
+	"hearth/internal/clock"
 )
 
 func TestParsePattern(t *testing.T) {
@@ -131,4 +134,47 @@ func FuzzDecodeChunk(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzStreamWriter writes text cut at two arbitrary places: the events
+// are the text's non-empty lines, whatever the cuts.
+func FuzzStreamWriter(f *testing.F) {
+	f.Add("a\nb\r\n\nc", 1, 3)
+	f.Add("\n\n", 0, 1)
+	f.Add("no newline", 4, 4)
+	f.Fuzz(func(t *testing.T, text string, i, j int) {
+		s := &Store{clock: clock.NewFake(time.Unix(0, 0)), maxQueue: 1 << 30, wake: make(chan struct{}, 1)}
+		w := s.NewStreamWriter("g", "s")
+		i, j = clamp(i, len(text)), clamp(j, len(text))
+		if i > j {
+			i, j = j, i
+		}
+		for _, piece := range []string{text[:i], text[i:j], text[j:]} {
+			w.Write([]byte(piece))
+		}
+		w.Close()
+		var want []string
+		for _, l := range strings.Split(text, "\n") {
+			if l = strings.TrimSuffix(l, "\r"); l != "" {
+				want = append(want, l)
+			}
+		}
+		var got []string
+		for _, e := range s.pending {
+			got = append(got, e.Message)
+		}
+		if strings.Join(got, "\x00") != strings.Join(want, "\x00") || len(got) != len(want) {
+			t.Errorf("events %q, want %q", got, want)
+		}
+	})
+}
+
+func clamp(i, n int) int {
+	if i < 0 {
+		i = -i
+	}
+	if n == 0 {
+		return 0
+	}
+	return i % (n + 1)
 }

@@ -3,6 +3,7 @@ package logs
 import (
 	"bytes"
 	"io"
+	"strings"
 	"sync"
 	"unicode/utf8"
 )
@@ -34,38 +35,34 @@ func (s *Store) NewStreamWriter(group, stream string) *StreamWriter {
 // reports len(b), nil: a line the queue has no room for is dropped.
 func (w *StreamWriter) Write(b []byte) (int, error) {
 	n := len(b)
-	var buf [16]Event
-	evs := buf[:0]
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed {
 		return n, nil
 	}
 	now := w.now()
-	for len(b) > 0 {
-		i := bytes.IndexByte(b, '\n')
-		if i < 0 {
-			w.partial = append(w.partial, b...)
-			for len(w.partial) > MaxMessageBytes {
-				cut := splitAt(w.partial, MaxMessageBytes)
-				evs = w.event(evs, w.partial[:cut], now)
-				w.partial = append(w.partial[:0], w.partial[cut:]...)
+	var buf [16]Event
+	evs := buf[:0]
+	if end := bytes.LastIndexByte(b, '\n'); end >= 0 {
+		// One string holds every line this write completes; the events'
+		// messages are pieces of it.
+		text := string(b[:end])
+		first := true
+		for line := range strings.SplitSeq(text, "\n") {
+			if first && len(w.partial) > 0 {
+				line = string(append(w.partial, line...))
+				w.partial = w.partial[:0]
 			}
-			break
+			first = false
+			evs = w.lines(evs, line, now)
 		}
-		line := b[:i]
-		if len(w.partial) > 0 {
-			w.partial = append(w.partial, line...)
-			line = w.partial
-		}
-		for len(line) > MaxMessageBytes {
-			cut := splitAt(line, MaxMessageBytes)
-			evs = w.event(evs, line[:cut], now)
-			line = line[cut:]
-		}
-		evs = w.event(evs, bytes.TrimSuffix(line, []byte{'\r'}), now)
-		w.partial = w.partial[:0]
-		b = b[i+1:]
+		b = b[end+1:]
+	}
+	w.partial = append(w.partial, b...)
+	for len(w.partial) > MaxMessageBytes {
+		cut := splitAt(w.partial, MaxMessageBytes)
+		evs = w.event(evs, string(w.partial[:cut]), now)
+		w.partial = append(w.partial[:0], w.partial[cut:]...)
 	}
 	if len(evs) > 0 {
 		w.s.enqueue(evs) // under w.mu, so a stream's lines queue in order
@@ -73,23 +70,28 @@ func (w *StreamWriter) Write(b []byte) (int, error) {
 	return n, nil
 }
 
-// now is the time to stamp lines with: the clock's, or the last stamp if
-// the clock went back.
-func (w *StreamWriter) now() int64 {
-	w.last = max(w.last, w.s.clock.Now().UnixMilli())
-	return w.last
+// lines appends line's events: without a trailing "\r", split if longer
+// than an event holds.
+func (w *StreamWriter) lines(evs []Event, line string, now int64) []Event {
+	line = strings.TrimSuffix(line, "\r")
+	for len(line) > MaxMessageBytes {
+		cut := splitAt(line, MaxMessageBytes)
+		evs = w.event(evs, line[:cut], now)
+		line = line[cut:]
+	}
+	return w.event(evs, line, now)
 }
 
-func (w *StreamWriter) event(evs []Event, line []byte, now int64) []Event {
-	if len(line) == 0 {
+func (w *StreamWriter) event(evs []Event, msg string, now int64) []Event {
+	if msg == "" {
 		return evs
 	}
-	return append(evs, Event{Group: w.group, Stream: w.stream, Time: now, Message: string(line)})
+	return append(evs, Event{Group: w.group, Stream: w.stream, Time: now, Message: msg})
 }
 
 // splitAt returns where to cut b so the first part is at most max bytes
 // and does not end inside a UTF-8 sequence.
-func splitAt(b []byte, max int) int {
+func splitAt[T string | []byte](b T, max int) int {
 	cut := max
 	for cut > max-utf8.UTFMax && cut > 0 && !utf8.RuneStart(b[cut]) {
 		cut--
@@ -98,6 +100,13 @@ func splitAt(b []byte, max int) int {
 		return max
 	}
 	return cut
+}
+
+// now is the time to stamp lines with: the clock's, or the last stamp if
+// the clock went back.
+func (w *StreamWriter) now() int64 {
+	w.last = max(w.last, w.s.clock.Now().UnixMilli())
+	return w.last
 }
 
 // Close queues a last line that had no newline; later writes are ignored.
@@ -109,7 +118,7 @@ func (w *StreamWriter) Close() error {
 	}
 	w.closed = true
 	if len(w.partial) > 0 {
-		if evs := w.event(nil, bytes.TrimSuffix(w.partial, []byte{'\r'}), w.now()); len(evs) > 0 {
+		if evs := w.lines(nil, string(w.partial), w.now()); len(evs) > 0 {
 			w.s.enqueue(evs)
 		}
 		w.partial = nil
