@@ -32,17 +32,37 @@ func benchStore(b *testing.B, opts logs.Options) *logs.Store {
 
 // BenchmarkStreamWriterLine is what a worker's write of one line costs on
 // the goroutine that copies its output: split, stamp, queue. The appender
-// is held off (a one-hour flush interval, a queue big enough for the run),
-// so this is the writer alone; BenchmarkIngest is the other side.
+// is held off (a one-hour interval); the queue is written, outside the
+// timing, every 1,000 lines, as the appender would. BenchmarkIngest is the
+// other side.
 func BenchmarkStreamWriterLine(b *testing.B) {
-	st := benchStore(b, logs.Options{FlushInterval: time.Hour, QueueBytes: 1 << 30})
+	benchWriter(b, benchLine)
+}
+
+// BenchmarkStreamWriterBlock is the same for output read from a pipe in
+// 32 KiB blocks of 100-byte lines.
+func BenchmarkStreamWriterBlock(b *testing.B) {
+	benchWriter(b, []byte(strings.Repeat(string(benchLine), 32<<10/len(benchLine))))
+}
+
+func benchWriter(b *testing.B, block []byte) {
+	st := benchStore(b, logs.Options{FlushInterval: time.Hour})
 	w := st.NewStreamWriter(group, "AllTraffic/w1")
+	perWrite := len(block) / len(benchLine)
+	ctx := context.Background()
+	lines := 0
 	b.ReportAllocs()
-	b.SetBytes(int64(len(benchLine)))
 	for b.Loop() {
-		w.Write(benchLine)
+		w.Write(block)
+		lines += perWrite
+		if lines%1000 < perWrite {
+			b.StopTimer()
+			st.Flush(ctx)
+			b.StartTimer()
+		}
 	}
 	b.StopTimer()
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(lines), "ns/line")
 	b.ReportMetric(float64(st.Dropped()), "dropped")
 }
 
