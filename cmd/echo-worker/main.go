@@ -13,6 +13,10 @@
 //	hangup             close the connection without answering
 //	alloc <MB>         allocate and touch that many megabytes, and keep them
 //	env <NAME>         answer the value of an environment variable
+//	log <text>         print the text (which may span lines) to stderr, then
+//	                   answer as usual
+//
+// Once listening it prints "echo-worker: listening on <addr>" to stdout.
 //
 // At start, ECHO_START_DELAY delays listening, ECHO_EXIT_AT_START=<code>
 // exits immediately, ECHO_NEVER_READY keeps /ping at 503, and
@@ -111,6 +115,8 @@ func main() {
 			for i := 0; i < len(held); i += 4096 {
 				held[i] = 1
 			}
+		case "log":
+			fmt.Fprintln(os.Stderr, arg)
 		case "env":
 			w.Header().Set("Content-Type", "text/plain")
 			fmt.Fprint(w, os.Getenv(arg))
@@ -138,6 +144,8 @@ func main() {
 		fmt.Fprintln(os.Stderr, "echo-worker:", err)
 		os.Exit(1)
 	}
+	fmt.Println("echo-worker: listening on", ln.Addr())
+
 	srv := &http.Server{Handler: mux}
 	if d, err := time.ParseDuration(os.Getenv("ECHO_IDLE_TIMEOUT")); err == nil {
 		srv.IdleTimeout = d

@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
 	"time"
 
 	"hearth/internal/autoscaling"
 	"hearth/internal/control"
+	"hearth/internal/logs"
 )
 
 // scalingTargets lets Application Auto Scaling read and change endpoint
@@ -52,4 +54,13 @@ func (t scalingTargets) SetCapacity(ctx context.Context, endpoint, variant, dime
 	ctx, cancel := context.WithTimeout(ctx, t.wait)
 	defer cancel()
 	return t.control.WaitInService(ctx, endpoint)
+}
+
+// workerLogs sends what workers print to CloudWatch Logs' store, where
+// SageMaker puts it: group /aws/sagemaker/Endpoints/<endpoint>, stream
+// <variant>/<worker id>.
+type workerLogs struct{ st *logs.Store }
+
+func (l workerLogs) WorkerOutput(endpoint, stream string) io.WriteCloser {
+	return l.st.NewStreamWriter(logs.EndpointGroup(endpoint), stream)
 }

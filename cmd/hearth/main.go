@@ -72,7 +72,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 0
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, "hearth:", err)
+		var le loggedError
+		if !errors.As(err, &le) {
+			fmt.Fprintln(stderr, "hearth:", err)
+		}
 		var ue usageError
 		if errors.As(err, &ue) {
 			return 2
@@ -81,6 +84,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	return 0
 }
+
+// loggedError marks an error already written to the server's log, in its
+// format, so it is not printed again.
+type loggedError struct{ error }
+
+func (e loggedError) Unwrap() error { return e.error }
 
 // usageError marks a bad invocation (exit code 2).
 type usageError struct{ error }

@@ -28,6 +28,7 @@ import (
 	"hearth/internal/datadir"
 	"hearth/internal/fleet"
 	"hearth/internal/gateway"
+	"hearth/internal/logs"
 	"hearth/internal/metrics"
 	"hearth/internal/runtime"
 	"hearth/internal/runtime/docker"
@@ -50,6 +51,7 @@ type serveConfig struct {
 	startupTimeout  time.Duration
 	s3EndpointURL   string
 	logLevel        string
+	logFormat       string
 	metricPeriod    time.Duration
 	demo            bool
 	python          string
@@ -93,6 +95,7 @@ func (c *serveConfig) flagSet() *flag.FlagSet {
 	fs.StringVar(&c.dockerHost, "docker-host", "", "Docker Engine that runs container-image models (default: DOCKER_HOST, else the local socket)")
 	fs.StringVar(&c.pull, "pull", "never", "pull a model's container image the engine lacks when an endpoint uses it: never or missing")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.logFormat, "log-format", "text", "the server's log on stderr: text, or json (one object a line, and nothing else)")
 	return fs
 }
 
@@ -111,16 +114,38 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 		cfg.keepWarm = demoKeepWarm
 	}
 	followGoRun()
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(cfg.logLevel)); err != nil {
-		return usageError{fmt.Errorf("--log-level: %w", err)}
-	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	srv, err := newServer(ctx, cfg, logger)
+	logger, err := newLogger(cfg, stderr)
 	if err != nil {
 		return err
 	}
-	return srv.run(ctx, stdout)
+	// Anything logged through the standard library's log package goes the
+	// same way, so that stderr holds only lines of the chosen format.
+	slog.SetDefault(logger)
+	srv, err := newServer(ctx, cfg, logger)
+	if err == nil {
+		err = srv.run(ctx, stdout)
+	}
+	if err != nil {
+		logger.Error("hearth serve failed", "err", err)
+		return loggedError{err}
+	}
+	return nil
+}
+
+// newLogger builds the server's logger from --log-level and --log-format.
+func newLogger(cfg serveConfig, stderr io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.logLevel)); err != nil {
+		return nil, usageError{fmt.Errorf("--log-level: %w", err)}
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch cfg.logFormat {
+	case "text":
+		return slog.New(slog.NewTextHandler(stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(stderr, opts)), nil
+	}
+	return nil, usageError{fmt.Errorf("--log-format %q: give text or json", cfg.logFormat)}
 }
 
 // flagGiven reports whether flag name was on the command line.
@@ -156,6 +181,7 @@ type server struct {
 	control  *control.Service
 	scaling  *autoscaling.Service
 	metrics  *metrics.Store
+	logs     *logs.Store
 	recorder *metrics.Recorder
 	targets  scalingTargets
 	runtime  *process.Runtime
@@ -286,10 +312,15 @@ func newServer(ctx context.Context, cfg serveConfig, logger *slog.Logger) (_ *se
 	if s.metrics, err = metrics.Open(ctx, s.store.DB(), metrics.Options{BasePeriod: cfg.metricPeriod, Logger: logger}); err != nil {
 		return nil, err
 	}
+	// Workers' output, as CloudWatch Logs keeps it.
+	if s.logs, err = logs.Open(ctx, s.store.DB(), logs.Options{Logger: logger}); err != nil {
+		return nil, err
+	}
 	census := &workerCounts{}
 	s.recorder = metrics.NewRecorder(s.metrics, metrics.RecorderOptions{Workers: census})
 	s.fleet = fleet.New(fleet.Options{
 		Observer:       fleetMetrics{s.recorder},
+		Logs:           workerLogs{s.logs},
 		Runtime:        workers,
 		Artifacts:      fetchAdapter{fetcher},
 		Clock:          clock.Real{},
@@ -333,6 +364,7 @@ func newServer(ctx context.Context, cfg serveConfig, logger *slog.Logger) (_ *se
 		Metrics:         s.recorder.Handler(),
 		CloudWatch:      cloudwatch.NewHandler(s.metrics, cloudwatch.Options{Logger: logger, Account: cfg.accountID}),
 		CloudWatchMatch: cloudwatch.Match,
+		Logs:            gateway.LogsOps(logs.NewService(s.logs, cfg.region, cfg.accountID)),
 		Auth:            auth,
 		MetricsToken:    metricsToken,
 		Logger:          logger,
@@ -357,6 +389,9 @@ func (s *server) close() {
 	}
 	if s.guard != nil {
 		_ = s.guard.Close()
+	}
+	if s.logs != nil {
+		_ = s.logs.Close() // after the workers: their last lines are written
 	}
 	if s.store != nil {
 		_ = s.store.Close()

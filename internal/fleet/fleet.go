@@ -2,8 +2,11 @@ package fleet
 
 import (
 	"context"
+	crand "crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"maps"
 	"math/rand/v2"
@@ -14,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"hearth"
@@ -37,6 +41,13 @@ type Observer interface {
 	ProvisionedBusy(endpoint, variant string, at time.Time, busy, provisioned int)
 }
 
+// WorkerLogs receives what workers print: one writer per worker, named
+// as SageMaker names log streams (<variant>/<worker id>) in the endpoint's
+// log group. Writes must not block.
+type WorkerLogs interface {
+	WorkerOutput(endpoint, stream string) io.WriteCloser
+}
+
 // Options configure a Fleet.
 type Options struct {
 	Runtime   runtime.Runtime
@@ -45,8 +56,10 @@ type Options struct {
 	// the fleet's locks held and must not block for long.
 	Reporter hearth.Reporter
 	Observer Observer
-	Clock    clock.Clock
-	Logger   *slog.Logger
+	// Logs, if set, receives every worker's stdout and stderr.
+	Logs   WorkerLogs
+	Clock  clock.Clock
+	Logger *slog.Logger
 	// SelfPath is the hearth executable, run as `hearth worker xgboost`
 	// for the built-in runtime.
 	SelfPath string
@@ -72,6 +85,10 @@ type Fleet struct {
 	log    *slog.Logger
 	client *http.Client // for /ping
 	budget *budget
+	// runID and workerSeq name workers uniquely across restarts (their log
+	// streams outlive them): i-<runID><seq>.
+	runID     string
+	workerSeq atomic.Uint64
 
 	mu        sync.RWMutex
 	endpoints map[string]*endpointState // by lower-cased name
@@ -109,7 +126,10 @@ func New(opts Options) *Fleet {
 		DisableCompression:  true,
 		DisableKeepAlives:   true,
 	}
+	var rb [4]byte
+	_, _ = crand.Read(rb[:])
 	return &Fleet{
+		runID:     hex.EncodeToString(rb[:]),
 		opts:      opts,
 		log:       opts.Logger,
 		client:    &http.Client{Transport: tr},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -36,7 +37,9 @@ type Request struct {
 	Accept           string
 	CustomAttributes string
 	InferenceID      string
-	Body             []byte
+	// RequestID is the API request's id, for the server's log.
+	RequestID string
+	Body      []byte
 }
 
 // Response is the worker's answer.
@@ -145,11 +148,17 @@ func (f *Fleet) Invoke(ctx context.Context, req *Request) (*Response, error) {
 	if err != nil {
 		if e, ok := err.(*Error); ok && e.Kind == Throttle {
 			f.observe(pr, start, Invocation{Served: Throttled})
+			f.logInvocation(ctx, pr, req, nil, Invocation{Served: Throttled, Status: 429}, "ThrottlingException")
 		}
 		return nil, err
 	}
-	if served == Cold && f.opts.Observer != nil {
-		f.opts.Observer.ColdStart(pr.endpoint, pr.variant.Name, start, f.opts.Clock.Now().Sub(start))
+	if served == Cold {
+		setup := f.opts.Clock.Now().Sub(start)
+		if f.opts.Observer != nil {
+			f.opts.Observer.ColdStart(pr.endpoint, pr.variant.Name, start, setup)
+		}
+		f.log.LogAttrs(ctx, slog.LevelInfo, "cold start", slog.String("endpoint", pr.endpoint), slog.String("variant", pr.variant.Name),
+			slog.String("worker", w.name), slog.Float64("setup_ms", ms(setup)), slog.String("request_id", req.RequestID))
 	}
 	resp, modelLatency, err := f.forward(ctx, w, req, limit)
 	pr.release(w, err != nil)
@@ -157,10 +166,16 @@ func (f *Fleet) Invoke(ctx context.Context, req *Request) (*Response, error) {
 	if err != nil {
 		inv.Failed = true
 		f.observe(pr, start, inv)
+		f.logInvocation(ctx, pr, req, w, inv, "ModelError")
 		return nil, err
 	}
 	inv.Status = resp.Status
 	f.observe(pr, start, inv)
+	if resp.Status < 200 || resp.Status > 299 {
+		f.logInvocation(ctx, pr, req, w, inv, "ModelError")
+	} else {
+		f.logInvocation(ctx, pr, req, w, inv, "")
+	}
 	resp.Variant = pr.variant.Name
 	resp.Served = served
 	if resp.Status < 200 || resp.Status > 299 {
@@ -168,6 +183,25 @@ func (f *Fleet) Invoke(ctx context.Context, req *Request) (*Response, error) {
 			ModelStatus: resp.Status, ModelBody: resp.Body, Message: string(resp.Body)}
 	}
 	return resp, nil
+}
+
+// logInvocation writes the server's one line per invocation: where it
+// went, how it was served, its status and latencies — never its body.
+func (f *Fleet) logInvocation(ctx context.Context, pr *poolRunner, req *Request, w *worker, inv Invocation, failure string) {
+	if !f.log.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	attrs := []slog.Attr{slog.String("endpoint", pr.endpoint), slog.String("variant", pr.variant.Name),
+		slog.String("served", inv.Served.String()), slog.Int("status", inv.Status),
+		slog.Float64("model_latency_ms", ms(inv.ModelLatency)), slog.Float64("overhead_ms", ms(inv.Overhead)),
+		slog.String("request_id", req.RequestID)}
+	if w != nil {
+		attrs = append(attrs, slog.String("worker", w.name))
+	}
+	if failure != "" {
+		attrs = append(attrs, slog.String("error", failure))
+	}
+	f.log.LogAttrs(ctx, slog.LevelInfo, "invocation", attrs...)
 }
 
 func (f *Fleet) observe(pr *poolRunner, at time.Time, inv Invocation) {

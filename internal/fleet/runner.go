@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"sort"
 	"sync"
@@ -52,6 +54,8 @@ type worker struct {
 	proc    runtime.Process // set once started
 	conn    workerConn      // used only by whoever holds the worker
 	scratch string          // its working directory, removed when it exits
+	output  io.WriteCloser  // its log stream, closed when it exits
+	started time.Time       // when its process was started
 
 	mu       sync.Mutex
 	memHeld  bool
@@ -140,7 +144,10 @@ func (pr *poolRunner) resolveLocked(a Actions) plan {
 
 func (pr *poolRunner) newWorkerLocked(id WorkerID) *worker {
 	_, prov, _ := pr.pool.Worker(id)
-	w := &worker{id: id, pr: pr, variant: pr.variant, name: fmt.Sprintf("%s/%d", pr.variant.Name, id), warm: prov, memMB: pr.variant.MemoryMB()}
+	// Named as SageMaker names instances in log streams: <variant>/i-…,
+	// unique across restarts.
+	name := fmt.Sprintf("%s/i-%s%06x", pr.variant.Name, pr.f.runID, pr.f.workerSeq.Add(1))
+	w := &worker{id: id, pr: pr, variant: pr.variant, name: name, warm: prov, memMB: pr.variant.MemoryMB()}
 	pr.workers[id] = w
 	return w
 }
@@ -221,6 +228,7 @@ func (pr *poolRunner) start(ctx context.Context, w *worker, forRequest bool) err
 			w.markStopping()
 			stopProc(w.proc)
 		}
+		w.closeOutput()
 		reason := err.Error()
 		pr.step(func(p *Pool, now time.Time) Actions {
 			delete(pr.workers, w.id)
@@ -282,15 +290,25 @@ func (w *worker) isStopping() bool {
 func (pr *poolRunner) watch(w *worker) {
 	<-w.proc.Done()
 	w.releaseMemory()
+	w.closeOutput()
 	if w.scratch != "" {
 		_ = os.RemoveAll(w.scratch)
 	}
-	if !w.isStopping() {
-		pr.f.log.Warn("worker exited", "endpoint", pr.endpoint, "variant", pr.variant.Name, "worker", w.name,
-			"status", runtime.ExitReason(w.proc.Err()))
-	} else {
-		pr.f.log.Debug("worker stopped", "endpoint", pr.endpoint, "variant", pr.variant.Name, "worker", w.name)
+	level, reason := slog.LevelWarn, "crashed"
+	if w.isStopping() {
+		level, reason = slog.LevelInfo, "stopped by Hearth"
 	}
+	attrs := []slog.Attr{slog.String("endpoint", pr.endpoint), slog.String("variant", pr.variant.Name),
+		slog.String("worker", w.name), slog.Bool("provisioned", w.warm), slog.String("exit", runtime.ExitReason(w.proc.Err())),
+		slog.String("reason", reason), slog.Float64("uptime_ms", ms(time.Since(w.started)))}
+	var ex *runtime.Exit
+	if errors.As(w.proc.Err(), &ex) {
+		attrs = append(attrs, slog.Int("exit_code", ex.Code))
+		if ex.Signal != "" {
+			attrs = append(attrs, slog.String("signal", ex.Signal))
+		}
+	}
+	pr.f.log.LogAttrs(context.Background(), level, "worker exited", attrs...)
 	pr.step(func(p *Pool, now time.Time) Actions {
 		w.exited = true
 		a := p.Exited(now, w.id)
@@ -366,3 +384,18 @@ func (f *Fleet) evict(needMB int) {
 		}
 	}
 }
+
+// closeOutput ends the worker's log stream (keeping a last line that had
+// no newline).
+func (w *worker) closeOutput() {
+	w.mu.Lock()
+	out := w.output
+	w.output = nil
+	w.mu.Unlock()
+	if out != nil {
+		_ = out.Close()
+	}
+}
+
+// ms is d in float milliseconds, for log attributes.
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -27,7 +28,15 @@ func (pr *poolRunner) launch(ctx context.Context, w *worker) error {
 	if err != nil {
 		return err
 	}
+	if f.opts.Logs != nil {
+		out := f.opts.Logs.WorkerOutput(pr.endpoint, w.name)
+		w.mu.Lock()
+		w.output = out
+		w.mu.Unlock()
+		spec.Output = out
+	}
 	t0 := time.Now()
+	w.started = t0
 	proc, err := f.opts.Runtime.Start(ctx, spec)
 	if err != nil {
 		return err
@@ -40,8 +49,9 @@ func (pr *poolRunner) launch(ctx context.Context, w *worker) error {
 	if err := f.waitReady(ctx, proc); err != nil {
 		return err
 	}
-	f.log.Debug("worker ready", "endpoint", pr.endpoint, "variant", pr.variant.Name, "worker", w.name,
-		"provisioned", w.warm, "start", t1.Sub(t0), "ready", time.Since(t1))
+	f.log.LogAttrs(ctx, slog.LevelInfo, "worker started", slog.String("endpoint", pr.endpoint), slog.String("variant", w.variant.Name),
+		slog.String("worker", w.name), slog.Bool("provisioned", w.warm), slog.Int("pid", proc.Pid()),
+		slog.String("log_stream", w.name), slog.Float64("start_ms", ms(t1.Sub(t0))), slog.Float64("ready_ms", ms(time.Since(t1))))
 	return nil
 }
 

@@ -30,6 +30,8 @@ type Options struct {
 	// tells whether a request is one.
 	CloudWatch      http.Handler
 	CloudWatchMatch func(r *http.Request) bool
+	// Logs handles Logs_20140328.* (CloudWatch Logs) operations.
+	Logs map[string]operation
 	// Invoker serves InvokeEndpoint.
 	Invoker Invoker
 	// Metrics serves GET /metrics (Prometheus).
@@ -166,6 +168,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.serveJSON(w, r, body, "SageMaker", opName, g.sm, json11)
 	case service == "AnyScaleFrontendService" && g.opts.AutoScaling != nil:
 		g.serveJSON(w, r, body, "Application Auto Scaling", opName, g.opts.AutoScaling, json11)
+	case service == "Logs_20140328" && g.opts.Logs != nil:
+		g.serveJSON(w, r, body, "CloudWatch Logs", opName, g.opts.Logs, json11)
 	case g.opts.CloudWatch != nil && g.opts.CloudWatchMatch != nil && g.opts.CloudWatchMatch(r):
 		g.opts.CloudWatch.ServeHTTP(w, r)
 	default:

@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"hearth/internal/fleet"
+	"hearth/internal/logs"
 )
 
 // Runtime serves SageMaker Runtime's InvokeEndpoint (restJson1) over a fleet.
@@ -29,6 +30,7 @@ func (rt *Runtime) ServeInvoke(w http.ResponseWriter, r *http.Request, endpoint 
 		Accept:           r.Header.Get("Accept"),
 		CustomAttributes: r.Header.Get("X-Amzn-SageMaker-Custom-Attributes"),
 		InferenceID:      r.Header.Get("X-Amzn-SageMaker-Inference-Id"),
+		RequestID:        w.Header().Get("X-Amzn-Requestid"),
 		Body:             body,
 	}
 	if req.ContentType == "" {
@@ -97,7 +99,7 @@ func (rt *Runtime) writeInvokeError(w http.ResponseWriter, ctx context.Context, 
 }
 
 func (rt *Runtime) logGroupArn(endpoint string) string {
-	return fmt.Sprintf("arn:aws:logs:%s:%s:log-group:/aws/sagemaker/Endpoints/%s", rt.Region, rt.AccountID, endpoint)
+	return logs.GroupARN(rt.Region, rt.AccountID, logs.EndpointGroup(endpoint))
 }
 
 // writeModelError renders a model's non-2xx answer as SageMaker does.

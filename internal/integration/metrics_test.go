@@ -215,7 +215,7 @@ func TestMetricsCountExactlyOnEveryProtocol(t *testing.T) {
 	// Prometheus.
 	text := scrape(t, s)
 	for _, want := range []string{
-		`hearth_invocations_total{endpoint="m",served="provisioned",variant="AllTraffic"} 6`,
+		`hearth_invocations_total{endpoint="m",served="warm-provisioned",variant="AllTraffic"} 6`,
 		`hearth_invocations_total{endpoint="m",served="cold",variant="AllTraffic"} 1`,
 		`hearth_throttled_requests_total{endpoint="m",variant="AllTraffic"} 1`,
 		`hearth_cold_starts_total{endpoint="m",variant="AllTraffic"} 1`,

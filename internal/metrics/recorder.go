@@ -56,12 +56,14 @@ const (
 	Throttled
 )
 
+// String is the served label's value, the same word X-Hearth-Served-By
+// carries.
 func (s Served) String() string {
 	switch s {
 	case WarmProvisioned:
-		return "provisioned"
+		return "warm-provisioned"
 	case WarmOnDemand:
-		return "on_demand"
+		return "warm-on-demand"
 	case Cold:
 		return "cold"
 	case Throttled:
@@ -171,7 +173,7 @@ func NewRecorder(store *Store, opts RecorderOptions) *Recorder {
 		registry: prometheus.NewRegistry(),
 		invocations: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hearth_invocations_total",
-			Help: "InvokeEndpoint requests served, by how they were served (provisioned, on_demand, cold).",
+			Help: "InvokeEndpoint requests served, by how they were served (warm-provisioned, warm-on-demand, cold), as X-Hearth-Served-By says.",
 		}, []string{"endpoint", "variant", "served"}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hearth_invocation_errors_total",

@@ -270,7 +270,7 @@ func TestRecorderPrometheus(t *testing.T) {
 	}
 	body := scrape()
 	for _, line := range []string{
-		`hearth_invocations_total{endpoint="ep",served="provisioned",variant="AllTraffic"} 3`,
+		`hearth_invocations_total{endpoint="ep",served="warm-provisioned",variant="AllTraffic"} 3`,
 		`hearth_invocations_total{endpoint="ep",served="cold",variant="AllTraffic"} 1`,
 		`hearth_invocation_errors_total{class="4xx",endpoint="ep",variant="AllTraffic"} 1`,
 		`hearth_invocation_errors_total{class="5xx",endpoint="ep",variant="AllTraffic"} 1`,
