@@ -227,7 +227,11 @@ func (s *Service) RegisterScalableTarget(ctx context.Context, in *RegisterInput)
 	if in.ResourceId == nil {
 		v.Add(nil, "resourceId", "Member must not be null")
 	}
+	checkTags(&v, in.Tags, "tags")
 	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if err := reservedTag(in.Tags); err != nil {
 		return nil, err
 	}
 	id := targetID{*in.ServiceNamespace, *in.ResourceId, *in.ScalableDimension}
@@ -301,7 +305,17 @@ func (s *Service) RegisterScalableTarget(ctx context.Context, in *RegisterInput)
 				return validation("Maximum capacity %d exceeds the MaxConcurrency (%d) of variant %s: provisioned concurrency cannot exceed MaxConcurrency.", t.MaxCapacity, capy.MaxConcurrency, id.rid)
 			}
 		}
-		_ = isNew
+		if in.Tags != nil {
+			if !isNew {
+				return validation("The scalable target that you tried to tag already exists. To update tags on an existing scalable target, use the TagResource API.")
+			}
+			if len(in.Tags) > MaxTags {
+				return tooManyTags(t.ScalableTargetARN)
+			}
+			if err := putTags(tx, t, in.Tags); err != nil {
+				return err
+			}
+		}
 		out = *t
 		return tx.Put(kindTarget, id.key(), t.CreationTime.Time, t)
 	})
@@ -390,6 +404,9 @@ func (s *Service) DeregisterScalableTarget(ctx context.Context, in *TargetInput)
 			return err
 		}
 		if _, err := tx.Delete(kindTarget, id.key()); err != nil {
+			return err
+		}
+		if _, err := tx.Delete(kindTags, id.key()); err != nil {
 			return err
 		}
 		pols, err := store.ListInto[policyRecord](tx, kindPolicy)
