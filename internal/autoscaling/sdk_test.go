@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -204,4 +205,29 @@ func TestTaggingWithTheGoSDK(t *testing.T) {
 	}
 	_, err = c.ListTagsForResource(ctx, &aas.ListTagsForResourceInput{ResourceARN: &arn})
 	wantAPIError(t, err, "ResourceNotFoundException", arn)
+}
+
+// TestSpecialFloatsWithTheGoSDK: the SDK sends NaN and the infinities as
+// the JSON strings "NaN", "Infinity", "-Infinity"; TargetValue refuses
+// them with a ValidationException naming the field, not a
+// SerializationException.
+func TestSpecialFloatsWithTheGoSDK(t *testing.T) {
+	e := newSDKEnv(t)
+	ctx := context.Background()
+	rid := aws.String("endpoint/ep/variant/AllTraffic")
+	if _, err := e.client.RegisterScalableTarget(ctx, &aas.RegisterScalableTargetInput{ServiceNamespace: ns, ResourceId: rid, ScalableDimension: dim,
+		MinCapacity: aws.Int32(1), MaxCapacity: aws.Int32(4)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
+		_, err := e.client.PutScalingPolicy(ctx, &aas.PutScalingPolicyInput{PolicyName: aws.String("p"), ServiceNamespace: ns, ResourceId: rid, ScalableDimension: dim,
+			PolicyType: aastypes.PolicyTypeTargetTrackingScaling,
+			TargetTrackingScalingPolicyConfiguration: &aastypes.TargetTrackingScalingPolicyConfiguration{TargetValue: aws.Float64(v),
+				PredefinedMetricSpecification: &aastypes.PredefinedMetricSpecification{PredefinedMetricType: aastypes.MetricTypeSageMakerVariantProvisionedConcurrencyUtilization}}})
+		wantAPIError(t, err, "ValidationException", "targetTrackingScalingPolicyConfiguration.targetValue")
+	}
+	pols, err := e.client.DescribeScalingPolicies(ctx, &aas.DescribeScalingPoliciesInput{ServiceNamespace: ns})
+	if err != nil || len(pols.ScalingPolicies) != 0 {
+		t.Fatalf("refused policies were stored: %+v %v", pols, err)
+	}
 }

@@ -520,7 +520,7 @@ func (s *Service) PutScalingPolicy(ctx context.Context, in *PutPolicyInput) (map
 		if tt.TargetValue == nil {
 			v.Add(nil, p+".targetValue", "Member must not be null")
 		} else if math.IsNaN(*tt.TargetValue) || math.Abs(*tt.TargetValue) >= math.Pow(2, 360) {
-			v.Add(*tt.TargetValue, p+".targetValue", "Member must be a finite number less than 2^360 in magnitude")
+			v.Add(strings.Trim(awsjson.FloatText(*tt.TargetValue), `"`), p+".targetValue", "Member must be a finite number less than 2^360 in magnitude")
 		}
 		if pm := tt.PredefinedMetricSpecification; pm != nil {
 			if pm.PredefinedMetricType == nil {

@@ -92,7 +92,7 @@ func DecodeBytes(body []byte, v any) error {
 	if len(body) == 0 {
 		return nil
 	}
-	if err := json.Unmarshal(body, v); err != nil {
+	if err := Unmarshal(body, v); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
 			return awserr.New("SerializationException", http.StatusBadRequest,
@@ -106,7 +106,7 @@ func DecodeBytes(body []byte, v any) error {
 // Write sends v as a successful response with the given JSON content type
 // ("application/x-amz-json-1.1" or "-1.0").
 func Write(w http.ResponseWriter, contentType string, v any) {
-	b, err := json.Marshal(v)
+	b, err := Marshal(v)
 	if err != nil {
 		WriteError(w, contentType, awserr.Internal("InternalFailure"))
 		return

@@ -59,6 +59,12 @@ func TestBoto3(t *testing.T) {
 				},
 				"list":  []any{[]any{"Latency", []any{"EndpointName", "VariantName"}}},
 				"error": map[string]any{"code": "InvalidParameterValue", "status": 400.0},
+				"special": map[string]any{
+					"nan":    []any{"InvalidParameterValue", "The value NaN for parameter MetricData.member.1.Value is invalid."},
+					"inf":    []any{"InvalidParameterValue", "The value Infinity for parameter MetricData.member.1.Value is invalid."},
+					"-inf":   []any{"InvalidParameterValue", "The value -Infinity for parameter MetricData.member.1.Value is invalid."},
+					"listed": []any{},
+				},
 			}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("boto3 saw (-want +got):\n%s", diff)

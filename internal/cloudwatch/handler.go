@@ -17,6 +17,7 @@ import (
 	"github.com/fxamacker/cbor/v2"
 	"github.com/google/uuid"
 
+	"hearth/internal/awsjson"
 	"hearth/internal/metrics"
 )
 
@@ -266,7 +267,7 @@ func (h *handler) serve(r *http.Request, w http.ResponseWriter, proto protocol, 
 			if len(bytes.TrimSpace(body)) == 0 {
 				return nil
 			}
-			if err := json.Unmarshal(body, v); err != nil {
+			if err := awsjson.Unmarshal(body, v); err != nil {
 				return newError(errSerialization, "Cannot decode the JSON request body: %v", err)
 			}
 			return nil
@@ -369,7 +370,7 @@ func (h *handler) writeOutput(w http.ResponseWriter, r *http.Request, proto prot
 		body, err = h.enc.Marshal(out)
 	case protoJSON:
 		w.Header().Set("Content-Type", jsonContentType(r))
-		body, err = json.Marshal(out)
+		body, err = awsjson.Marshal(out)
 	case protoQuery:
 		w.Header().Set("Content-Type", "text/xml")
 		body = queryResponse(op, out, requestID)

@@ -15,6 +15,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"hearth/internal/awsjson"
 	"hearth/internal/metrics"
 )
 
@@ -157,7 +158,8 @@ func parsePercentile(s string) (float64, bool) {
 
 func checkDouble(v float64, param string) error {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return invalidValue("The value %v for parameter %s is not a finite number.", v, param)
+		// AWS's words, with Java's names for the values.
+		return invalidValue("The value %s for parameter %s is invalid.", strings.Trim(awsjson.FloatText(v), `"`), param)
 	}
 	if a := math.Abs(v); a > maxMagnitude || a != 0 && a < minMagnitude {
 		return invalidValue("The value %v for parameter %s is out of range: magnitudes must be 0 or between %v and %v.", v, param, minMagnitude, maxMagnitude)
