@@ -48,6 +48,8 @@ type Options struct {
 	Account string
 	// MaxBodyBytes bounds request bodies; zero means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// Alarms serves the metric alarm operations; nil refuses them.
+	Alarms *Alarms
 }
 
 type protocol int
@@ -68,6 +70,7 @@ type handler struct {
 	clock   metrics.Clock
 	account string
 	maxBody int64
+	alarms  *Alarms
 	dec     cbor.DecMode
 	enc     cbor.EncMode
 }
@@ -87,6 +90,7 @@ func NewHandler(store *metrics.Store, opts Options) http.Handler {
 		clock:   opts.Clock,
 		account: opts.Account,
 		maxBody: opts.MaxBodyBytes,
+		alarms:  opts.Alarms,
 	}
 	if h.log == nil {
 		h.log = slog.Default()
@@ -304,6 +308,26 @@ func (h *handler) serve(r *http.Request, w http.ResponseWriter, proto protocol, 
 		return call(ctx, decode, h.listMetrics)
 	case "PutMetricData":
 		return call(ctx, decode, h.putMetricData)
+	}
+	if a := h.alarms; a != nil {
+		switch *op {
+		case "PutMetricAlarm":
+			return call(ctx, decode, a.putMetricAlarm)
+		case "DescribeAlarms":
+			return call(ctx, decode, a.describeAlarms)
+		case "DescribeAlarmsForMetric":
+			return call(ctx, decode, a.describeAlarmsForMetric)
+		case "DeleteAlarms":
+			return call(ctx, decode, a.deleteAlarms)
+		case "SetAlarmState":
+			return call(ctx, decode, a.setAlarmState)
+		case "EnableAlarmActions":
+			return call(ctx, decode, a.enableAlarmActions)
+		case "DisableAlarmActions":
+			return call(ctx, decode, a.disableAlarmActions)
+		case "DescribeAlarmHistory":
+			return call(ctx, decode, a.describeAlarmHistory)
+		}
 	}
 	if proto == protoQuery {
 		return nil, newError(errInvalidAction, "The action %s is not valid for this web service.", truncate(*op))

@@ -138,7 +138,9 @@ func Evaluate(c Config, dps []Datapoint, prev State, now time.Time) Result {
 	}
 	r := Result{Evaluated: vals}
 	present, breaches := 0, 0
-	var shown []string
+	// The reason lists the datapoints that decided: the breaching ones for
+	// ALARM, the others for OK.
+	var shownBreach, shownOK []string
 	for i, v := range vals {
 		missing := math.IsNaN(v)
 		breach := false
@@ -146,7 +148,12 @@ func Evaluate(c Config, dps []Datapoint, prev State, now time.Time) Result {
 		case !missing:
 			present++
 			breach = Breaches(c.Comparison, v, c.Threshold)
-			shown = append(shown, fmt.Sprintf("%s (%s)", num(v), starts[i].UTC().Format("02/01/06 15:04:05")))
+			text := fmt.Sprintf("%s (%s)", num(v), starts[i].UTC().Format("02/01/06 15:04:05"))
+			if breach {
+				shownBreach = append(shownBreach, text)
+			} else {
+				shownOK = append(shownOK, text)
+			}
 		case c.TreatMissingData == Breaching:
 			present++
 			breach = true
@@ -172,10 +179,10 @@ func Evaluate(c Config, dps []Datapoint, prev State, now time.Time) Result {
 		r.Reason = fmt.Sprintf("Insufficient Data: %d datapoint%s unknown.", n, plural(n, " was", "s were"))
 	case breaches >= m:
 		r.State = Alarm
-		r.Reason = thresholdReason(c, shown, n, m, true)
+		r.Reason = thresholdReason(c, shownBreach, n, m, true)
 	default:
 		r.State = OK
-		r.Reason = thresholdReason(c, shown, n, m, false)
+		r.Reason = thresholdReason(c, shownOK, n, m, false)
 	}
 	r.Changed = r.State != prev
 	r.ReasonData = reasonData(c, vals, starts, now)
@@ -202,7 +209,7 @@ func thresholdReason(c Config, shown []string, n, m int, alarm bool) string {
 	if n == 1 {
 		return fmt.Sprintf("Threshold Crossed: 1 datapoint %s was %s the threshold (%s).", list, words, num(c.Threshold))
 	}
-	s := fmt.Sprintf("Threshold Crossed: %d out of the last %d datapoints %s were %s the threshold (%s)", len(shown), n, list, words, num(c.Threshold))
+	s := fmt.Sprintf("Threshold Crossed: %d out of the last %d datapoints %s %s %s the threshold (%s)", len(shown), n, list, plural(len(shown), "was", "were"), words, num(c.Threshold))
 	if alarm {
 		return s + fmt.Sprintf(" (minimum %d datapoint%s for OK -> ALARM transition).", m, plural(m, "", "s"))
 	}
