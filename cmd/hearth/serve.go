@@ -111,6 +111,7 @@ type server struct {
 	fleet    *fleet.Fleet
 	control  *control.Service
 	scaling  *autoscaling.Service
+	alarms   *cloudwatch.Alarms
 	metrics  *metrics.Store
 	recorder *metrics.Recorder
 	targets  scalingTargets
@@ -216,12 +217,15 @@ func newServer(ctx context.Context, cfg serveConfig, logger *slog.Logger) (*serv
 	s.scaling = autoscaling.New(st, s.targets, autoscaling.Options{
 		Region: cfg.region, AccountID: cfg.accountID, Logger: logger, MetricPeriod: cfg.metricPeriod,
 	})
+	s.alarms = cloudwatch.NewAlarms(st, s.metrics, cloudwatch.AlarmOptions{
+		Region: cfg.region, Account: cfg.accountID, BasePeriod: cfg.metricPeriod, Logger: logger, Actions: alarmActions{s.scaling},
+	})
 	s.gateway = gateway.New(gateway.Options{
 		Control:         s.control,
 		AutoScaling:     gateway.AutoScalingOps(s.scaling),
 		Invoker:         &gateway.Runtime{Fleet: s.fleet, Region: cfg.region, AccountID: cfg.accountID},
 		Metrics:         s.recorder.Handler(),
-		CloudWatch:      cloudwatch.NewHandler(s.metrics, cloudwatch.Options{Logger: logger, Account: cfg.accountID}),
+		CloudWatch:      cloudwatch.NewHandler(s.metrics, cloudwatch.Options{Logger: logger, Account: cfg.accountID, Alarms: s.alarms}),
 		CloudWatchMatch: cloudwatch.Match,
 		Auth:            auth,
 		Logger:          logger,
@@ -253,6 +257,9 @@ func (s *server) run(ctx context.Context, stdout io.Writer) error {
 		}
 		if err := s.metrics.Flush(loopCtx, now); err != nil && loopCtx.Err() == nil {
 			s.log.Warn("metrics flush", "err", err)
+		}
+		if err := s.alarms.Evaluate(loopCtx, now); err != nil && loopCtx.Err() == nil {
+			s.log.Warn("alarm evaluation", "err", err)
 		}
 	})
 	s.gateway.SetReady(true)

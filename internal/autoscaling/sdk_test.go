@@ -231,3 +231,37 @@ func TestSpecialFloatsWithTheGoSDK(t *testing.T) {
 		t.Fatalf("refused policies were stored: %+v %v", pols, err)
 	}
 }
+
+func TestStepScalingPolicyWithTheGoSDK(t *testing.T) {
+	e := newSDKEnv(t)
+	ctx := context.Background()
+	rid := aws.String("endpoint/ep/variant/AllTraffic")
+	if _, err := e.client.RegisterScalableTarget(ctx, &aas.RegisterScalableTargetInput{ServiceNamespace: ns, ResourceId: rid, ScalableDimension: dim,
+		MinCapacity: aws.Int32(1), MaxCapacity: aws.Int32(4)}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := &aastypes.StepScalingPolicyConfiguration{AdjustmentType: aastypes.AdjustmentTypeChangeInCapacity, Cooldown: aws.Int32(60),
+		MetricAggregationType: aastypes.MetricAggregationTypeMaximum,
+		StepAdjustments: []aastypes.StepAdjustment{
+			{MetricIntervalLowerBound: aws.Float64(0), MetricIntervalUpperBound: aws.Float64(10), ScalingAdjustment: aws.Int32(1)},
+			{MetricIntervalLowerBound: aws.Float64(10), ScalingAdjustment: aws.Int32(2)},
+		}}
+	out, err := e.client.PutScalingPolicy(ctx, &aas.PutScalingPolicyInput{PolicyName: aws.String("step"), ServiceNamespace: ns, ResourceId: rid, ScalableDimension: dim,
+		PolicyType: aastypes.PolicyTypeStepScaling, StepScalingPolicyConfiguration: cfg})
+	if err != nil || !strings.Contains(aws.ToString(out.PolicyARN), ":policyName/step") {
+		t.Fatalf("put: %+v %v", out, err)
+	}
+	pols, err := e.client.DescribeScalingPolicies(ctx, &aas.DescribeScalingPoliciesInput{ServiceNamespace: ns})
+	if err != nil || len(pols.ScalingPolicies) != 1 {
+		t.Fatalf("describe: %+v %v", pols, err)
+	}
+	got := pols.ScalingPolicies[0].StepScalingPolicyConfiguration
+	if pols.ScalingPolicies[0].PolicyType != aastypes.PolicyTypeStepScaling || got == nil || got.AdjustmentType != aastypes.AdjustmentTypeChangeInCapacity ||
+		len(got.StepAdjustments) != 2 || got.StepAdjustments[1].MetricIntervalUpperBound != nil || aws.ToFloat64(got.StepAdjustments[1].MetricIntervalLowerBound) != 10 ||
+		got.MetricAggregationType != aastypes.MetricAggregationTypeMaximum || aws.ToInt32(got.Cooldown) != 60 {
+		t.Fatalf("stored configuration %+v", got)
+	}
+	_, err = e.client.PutScalingPolicy(ctx, &aas.PutScalingPolicyInput{PolicyName: aws.String("p"), ServiceNamespace: ns, ResourceId: rid, ScalableDimension: dim,
+		PolicyType: aastypes.PolicyTypePredictiveScaling})
+	wantAPIError(t, err, "ValidationException", "PredictiveScaling is not supported")
+}

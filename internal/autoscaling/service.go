@@ -490,7 +490,7 @@ type PutPolicyInput struct {
 	ScalableDimension                        *string               `json:"ScalableDimension"`
 	PolicyType                               *string               `json:"PolicyType"`
 	TargetTrackingScalingPolicyConfiguration *TargetTrackingConfig `json:"TargetTrackingScalingPolicyConfiguration"`
-	StepScalingPolicyConfiguration           any                   `json:"StepScalingPolicyConfiguration"`
+	StepScalingPolicyConfiguration           *StepScalingConfig    `json:"StepScalingPolicyConfiguration"`
 	PredictiveScalingPolicyConfiguration     any                   `json:"PredictiveScalingPolicyConfiguration"`
 }
 
@@ -543,8 +543,18 @@ func (s *Service) PutScalingPolicy(ctx context.Context, in *PutPolicyInput) (map
 	if in.PolicyType != nil {
 		ptype = *in.PolicyType
 	}
-	if ptype != "TargetTrackingScaling" {
-		return nil, validation("Policy type %s is not supported by this server: use TargetTrackingScaling (step scaling needs CloudWatch alarms, which Hearth does not run).", ptype)
+	switch ptype {
+	case "StepScaling":
+		if tt != nil {
+			return nil, validation("TargetTrackingScalingPolicyConfiguration is not allowed for policy type StepScaling")
+		}
+		return s.putStepPolicy(ctx, id, *in.PolicyName, in.StepScalingPolicyConfiguration)
+	case "TargetTrackingScaling":
+		if in.StepScalingPolicyConfiguration != nil {
+			return nil, validation("StepScalingPolicyConfiguration is not allowed for policy type TargetTrackingScaling")
+		}
+	default:
+		return nil, validation("Policy type %s is not supported by this server: use TargetTrackingScaling or StepScaling.", ptype)
 	}
 	if tt == nil {
 		return nil, validation("TargetTrackingScalingPolicyConfiguration is required for policy type TargetTrackingScaling")
@@ -610,6 +620,7 @@ func (s *Service) PutScalingPolicy(ctx context.Context, in *PutPolicyInput) (map
 		out.ServiceNamespace, out.ResourceId, out.ScalableDimension = id.ns, id.rid, id.dim
 		out.PolicyType = ptype
 		out.TargetTrackingScalingPolicyConfiguration = tt
+		out.StepScalingPolicyConfiguration = nil
 		out.State = nil // a changed policy starts its evaluation afresh
 		return tx.Put(kindPolicy, key, out.CreationTime.Time, out)
 	})
