@@ -41,7 +41,7 @@ func TestAlarmOnInvocationsDrivesAStepPolicy(t *testing.T) {
 	if _, err := cw.PutMetricAlarm(ctx, &cloudwatch.PutMetricAlarmInput{AlarmName: aws.String("invocations-high"),
 		Namespace: aws.String("AWS/SageMaker"), MetricName: aws.String("Invocations"), Statistic: cwtypes.StatisticSum,
 		Dimensions: []cwtypes.Dimension{{Name: aws.String("EndpointName"), Value: aws.String("alarm-ep")}, {Name: aws.String("VariantName"), Value: aws.String("AllTraffic")}},
-		Period: aws.Int32(1), EvaluationPeriods: aws.Int32(1), Threshold: aws.Float64(0), ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanThreshold,
+		Period:     aws.Int32(1), EvaluationPeriods: aws.Int32(1), Threshold: aws.Float64(0), ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanThreshold,
 		AlarmActions: []string{aws.ToString(pol.PolicyARN)}}); err != nil {
 		t.Fatal(err)
 	}
