@@ -214,12 +214,13 @@ func newServer(ctx context.Context, cfg serveConfig, logger *slog.Logger) (*serv
 	s.fleet.SetReporter(s.control)
 	census.f = s.fleet
 	s.targets = scalingTargets{control: s.control, wait: cfg.startupTimeout}
-	s.scaling = autoscaling.New(st, s.targets, autoscaling.Options{
-		Region: cfg.region, AccountID: cfg.accountID, Logger: logger, MetricPeriod: cfg.metricPeriod,
-	})
 	s.alarms = cloudwatch.NewAlarms(st, s.metrics, cloudwatch.AlarmOptions{
-		Region: cfg.region, Account: cfg.accountID, BasePeriod: cfg.metricPeriod, Logger: logger, Actions: alarmActions{s.scaling},
+		Region: cfg.region, Account: cfg.accountID, BasePeriod: cfg.metricPeriod, Logger: logger,
 	})
+	s.scaling = autoscaling.New(st, s.targets, autoscaling.Options{
+		Region: cfg.region, AccountID: cfg.accountID, Logger: logger, MetricPeriod: cfg.metricPeriod, Alarms: policyAlarms{s.alarms},
+	})
+	s.alarms.SetActions(alarmActions{s.scaling})
 	s.gateway = gateway.New(gateway.Options{
 		Control:         s.control,
 		AutoScaling:     gateway.AutoScalingOps(s.scaling),

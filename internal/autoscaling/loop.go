@@ -181,7 +181,11 @@ func (s *Service) track(ctx context.Context, m Metrics, t *ScalableTarget, id ta
 		if err != nil {
 			return fmt.Errorf("metrics for %s: %w", p.PolicyName, err)
 		}
-		inputs = append(inputs, tracking.Input{Policy: p.trackingPolicy(period), Window: window})
+		in := tracking.Input{Policy: p.trackingPolicy(period), Window: window}
+		if a, ok := s.activeAlarm(ctx, p); ok {
+			in.Alarm = &a
+		}
+		inputs = append(inputs, in)
 	}
 	var st tracking.State
 	key := id.key()

@@ -75,6 +75,9 @@ type Options struct {
 	Logger            *slog.Logger
 	// MetricPeriod is the period target tracking evaluates on (AWS: 60 s).
 	MetricPeriod time.Duration
+	// Alarms, when set, keeps target tracking policies' alarms in
+	// CloudWatch, whose states then drive the policies.
+	Alarms AlarmKeeper
 }
 
 // Service is the Application Auto Scaling API.
@@ -399,7 +402,9 @@ func (s *Service) DeregisterScalableTarget(ctx context.Context, in *TargetInput)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return struct{}{}, s.store.Update(ctx, func(tx *store.Tx) error {
+	var gone []Alarm
+	err := s.store.Update(ctx, func(tx *store.Tx) error {
+		gone = nil
 		if _, err := s.getTarget(tx, id); err != nil {
 			return err
 		}
@@ -418,6 +423,7 @@ func (s *Service) DeregisterScalableTarget(ctx context.Context, in *TargetInput)
 				if _, err := tx.Delete(kindPolicy, exactKey(id.ns, id.rid, id.dim, p.PolicyName)); err != nil {
 					return err
 				}
+				gone = append(gone, p.Alarms...)
 			}
 		}
 		acts, err := store.ListInto[scheduledRecord](tx, kindAction)
@@ -433,6 +439,11 @@ func (s *Service) DeregisterScalableTarget(ctx context.Context, in *TargetInput)
 		}
 		return nil
 	})
+	if err != nil {
+		return struct{}{}, err
+	}
+	s.deleteAlarms(ctx, gone)
+	return struct{}{}, nil
 }
 
 // ---- paging ----
@@ -608,13 +619,15 @@ func (s *Service) PutScalingPolicy(ctx context.Context, in *PutPolicyInput) (map
 			pid := uuid.NewString()
 			out.PolicyARN = fmt.Sprintf("arn:aws:autoscaling:%s:%s:scalingPolicy:%s:resource/%s/%s:policyName/%s", s.opts.Region, s.opts.AccountID, pid, id.ns, id.rid, *in.PolicyName)
 			out.CreationTime = awsjson.Timestamp{Time: s.now()}
+		default:
+			return err
+		}
+		if len(out.Alarms) != 2 { // new, or a step policy before
 			alarm := func(kind string) Alarm {
 				name := fmt.Sprintf("TargetTracking-%s-%s-%s", id.rid, kind, uuid.NewString())
 				return Alarm{AlarmName: name, AlarmARN: fmt.Sprintf("arn:aws:cloudwatch:%s:%s:alarm:%s", s.opts.Region, s.opts.AccountID, name)}
 			}
 			out.Alarms = []Alarm{alarm("AlarmHigh"), alarm("AlarmLow")}
-		default:
-			return err
 		}
 		out.PolicyName = *in.PolicyName
 		out.ServiceNamespace, out.ResourceId, out.ScalableDimension = id.ns, id.rid, id.dim
@@ -626,6 +639,9 @@ func (s *Service) PutScalingPolicy(ctx context.Context, in *PutPolicyInput) (map
 	})
 	if err != nil {
 		return nil, err
+	}
+	if err := s.putPolicyAlarms(ctx, &out.ScalingPolicy); err != nil {
+		s.log.Warn("target tracking alarms", "policy", out.PolicyName, "err", err)
 	}
 	return map[string]any{"PolicyARN": out.PolicyARN, "Alarms": out.Alarms}, nil
 }
@@ -678,7 +694,19 @@ func (s *Service) DescribeScalingPolicies(ctx context.Context, in *DescribePolic
 
 // DeleteScalingPolicy deletes a policy.
 func (s *Service) DeleteScalingPolicy(ctx context.Context, in *TargetInput) (struct{}, error) {
-	return struct{}{}, s.deleteNamed(ctx, kindPolicy, in, in.PolicyName, "policyName", "scaling policy", "policy name")
+	var alarms []Alarm
+	if in.PolicyName != nil && in.ServiceNamespace != nil && in.ResourceId != nil && in.ScalableDimension != nil {
+		var p policyRecord
+		_ = s.store.View(ctx, func(tx *store.Tx) error {
+			return tx.Get(kindPolicy, exactKey(*in.ServiceNamespace, *in.ResourceId, *in.ScalableDimension, *in.PolicyName), &p)
+		})
+		alarms = p.Alarms
+	}
+	if err := s.deleteNamed(ctx, kindPolicy, in, in.PolicyName, "policyName", "scaling policy", "policy name"); err != nil {
+		return struct{}{}, err
+	}
+	s.deleteAlarms(ctx, alarms)
+	return struct{}{}, nil
 }
 
 // deleteNamed deletes the record of kind called name on in's target, or

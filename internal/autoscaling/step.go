@@ -147,6 +147,7 @@ func (s *Service) putStepPolicy(ctx context.Context, id targetID, name string, c
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out policyRecord
+	var gone []Alarm
 	err := s.store.Update(ctx, func(tx *store.Tx) error {
 		if _, err := s.getTarget(tx, id); err != nil {
 			return err
@@ -156,7 +157,7 @@ func (s *Service) putStepPolicy(ctx context.Context, id targetID, name string, c
 		err := tx.Get(kindPolicy, key, &old)
 		switch {
 		case err == nil:
-			out = old
+			out, gone = old, old.Alarms // a target tracking policy's alarms go
 		case errors.Is(err, store.ErrNotFound):
 			n, err := s.count(tx, kindPolicy, id)
 			if err != nil {
@@ -185,6 +186,7 @@ func (s *Service) putStepPolicy(ctx context.Context, id targetID, name string, c
 	if err != nil {
 		return nil, err
 	}
+	s.deleteAlarms(ctx, gone)
 	return map[string]any{"PolicyARN": out.PolicyARN, "Alarms": []Alarm{}}, nil
 }
 

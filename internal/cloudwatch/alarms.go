@@ -939,3 +939,76 @@ func (a *Alarms) runActions(ctx context.Context, r alarmRecord, ev AlarmEvent, n
 		}
 	}
 }
+
+// ---- alarms other services keep ----
+
+// AlarmSpec describes an alarm another service creates for itself (as
+// Application Auto Scaling does for target tracking policies).
+type AlarmSpec struct {
+	Name, Description     string
+	Namespace, MetricName string
+	Dimensions            map[string]string
+	Statistic             string
+	Period                time.Duration
+	EvaluationPeriods     int
+	DatapointsToAlarm     int
+	Threshold             float64
+	Comparison            string
+	AlarmActions          []string
+	OKActions             []string
+}
+
+// PutAlarm creates or replaces an alarm, validated as PutMetricAlarm
+// validates it.
+func (a *Alarms) PutAlarm(ctx context.Context, s AlarmSpec) error {
+	in := &putMetricAlarmInput{
+		AlarmName: &s.Name, Namespace: &s.Namespace, MetricName: &s.MetricName, Statistic: &s.Statistic,
+		Period: ptrTo(int32(s.Period / time.Second)), EvaluationPeriods: ptrTo(int32(s.EvaluationPeriods)),
+		Threshold: &s.Threshold, ComparisonOperator: &s.Comparison, AlarmActions: s.AlarmActions, OKActions: s.OKActions,
+	}
+	if s.Description != "" {
+		in.AlarmDescription = &s.Description
+	}
+	if s.DatapointsToAlarm > 0 {
+		in.DatapointsToAlarm = ptrTo(int32(s.DatapointsToAlarm))
+	}
+	keys := make([]string, 0, len(s.Dimensions))
+	for k := range s.Dimensions {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		in.Dimensions = append(in.Dimensions, dimension{Name: ptrTo(k), Value: ptrTo(s.Dimensions[k])})
+	}
+	_, err := a.putMetricAlarm(ctx, in)
+	return err
+}
+
+func ptrTo[T any](v T) *T { return &v }
+
+// DeleteAlarmsNamed deletes the alarms that exist among names.
+func (a *Alarms) DeleteAlarmsNamed(ctx context.Context, names []string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.st.Update(ctx, func(tx *store.Tx) error {
+		for _, n := range names {
+			if _, err := tx.Delete(kindAlarm, alarmKey(n)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// State returns an alarm's state; ok is false when there is no such alarm.
+func (a *Alarms) State(ctx context.Context, name string) (s alarm.State, ok bool, err error) {
+	var r alarmRecord
+	err = a.st.View(ctx, func(tx *store.Tx) error { return tx.Get(kindAlarm, alarmKey(name), &r) })
+	if errors.Is(err, store.ErrNotFound) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	return alarm.State(r.StateValue), true, nil
+}
