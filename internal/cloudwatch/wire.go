@@ -193,10 +193,12 @@ type getMetricStatisticsOutput struct {
 	Datapoints []datapoint `json:"Datapoints"`
 }
 
+// metric is also ListMetrics' output, whose Dimensions every protocol
+// writes, empty when the metric has none (as CloudWatch does).
 type metric struct {
 	Namespace  *string     `json:"Namespace,omitempty"`
 	MetricName *string     `json:"MetricName,omitempty"`
-	Dimensions []dimension `json:"Dimensions,omitempty"`
+	Dimensions []dimension `json:"Dimensions"`
 }
 
 type metricStat struct {

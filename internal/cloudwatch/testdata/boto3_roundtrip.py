@@ -53,4 +53,10 @@ for name, v in [("nan", float("nan")), ("inf", float("inf")), ("-inf", float("-i
     except ClientError as e:
         out["special"][name] = [e.response["Error"]["Code"], e.response["Error"]["Message"]]
 out["special"]["listed"] = [m["MetricName"] for m in cw.list_metrics(Namespace=ns, MetricName="Special")["Metrics"]]
+cw.put_metric_data(Namespace=ns, MetricData=[{"MetricName": "Bare", "Value": 1.0}])
+out["bare"] = [m.get("Dimensions", "absent") for m in cw.list_metrics(Namespace=ns, MetricName="Bare")["Metrics"]]
+try:
+    cw.put_metric_data(Namespace=ns, MetricData=[{"MetricName": "Both", "Value": 1.0, "Values": [2.0]}])
+except ClientError as e:
+    out["both"] = [e.response["Error"]["Code"], e.response["Error"]["Message"]]
 print(json.dumps(out))
