@@ -58,8 +58,8 @@ type alarmEnv struct {
 }
 
 // newAlarmEnv serves CloudWatch with alarms on loopback, on an embedded
-// store, with a 1 s metric period.
-func newAlarmEnv(t *testing.T, dir string) *alarmEnv {
+// store, with metric period base.
+func newAlarmEnv(t *testing.T, dir string, base time.Duration) *alarmEnv {
 	t.Helper()
 	st, err := store.Open(context.Background(), dir)
 	if err != nil {
@@ -67,12 +67,12 @@ func newAlarmEnv(t *testing.T, dir string) *alarmEnv {
 	}
 	t.Cleanup(func() { st.Close() })
 	clock := &fakeClock{now: t0.Add(time.Hour)}
-	ms, err := metrics.Open(context.Background(), st.DB(), metrics.Options{BasePeriod: time.Second, Clock: clock})
+	ms, err := metrics.Open(context.Background(), st.DB(), metrics.Options{BasePeriod: base, Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e := &alarmEnv{testEnv: &testEnv{store: ms, clock: clock, db: st.DB()}, st: st, actions: &recordingActions{}}
-	e.alarms = NewAlarms(st, ms, AlarmOptions{Account: "123456789012", BasePeriod: time.Second, Clock: clock, Actions: e.actions})
+	e.alarms = NewAlarms(st, ms, AlarmOptions{Account: "123456789012", BasePeriod: base, Clock: clock, Actions: e.actions})
 	h := NewHandler(ms, Options{Clock: clock, Account: "123456789012", Alarms: e.alarms, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !Match(r) {
@@ -138,7 +138,7 @@ func putLoadAlarm(t *testing.T, cw *cloudwatch.Client, name string) {
 func TestAlarmsWithTheGoSDK(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	e := newAlarmEnv(t, dir)
+	e := newAlarmEnv(t, dir, time.Second)
 	putLoadAlarm(t, e.cw, "load-high")
 	a := e.alarm(t, "load-high")
 	if a.StateValue != types.StateValueInsufficientData || aws.ToString(a.StateReason) != "Unchecked: Initial alarm creation" ||
@@ -251,7 +251,7 @@ func TestAlarmsWithTheGoSDK(t *testing.T) {
 	// Alarms survive a restart.
 	e.srv.Close()
 	e.st.Close()
-	again := newAlarmEnv(t, dir)
+	again := newAlarmEnv(t, dir, time.Second)
 	if a := again.alarm(t, "load-high"); a.StateValue != types.StateValueOk {
 		t.Fatalf("after restart: %+v", a)
 	}
@@ -287,8 +287,7 @@ func TestBoto3Alarms(t *testing.T) {
 	}
 	for _, proto := range []string{"json", "query", "smithy-rpc-v2-cbor"} {
 		t.Run(proto, func(t *testing.T) {
-			e := newAlarmEnv(t, t.TempDir())
-			e.alarms.opts.BasePeriod = time.Minute
+			e := newAlarmEnv(t, t.TempDir(), time.Minute)
 			cmd := exec.Command("python3", "testdata/boto3_alarms.py", proto)
 			cmd.Env = append(os.Environ(), "HEARTH_URL="+e.srv.URL, "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
 			out, err := cmd.Output()

@@ -361,9 +361,9 @@ type gmdQuery struct {
 	defLabel        bool
 	dimVals         []string
 	dimKey, statKey string
-	q         metrics.Query
-	stat      metrics.Statistic // when percentile is false
-	pct       bool
+	q               metrics.Query
+	stat            metrics.Statistic // when percentile is false
+	pct             bool
 }
 
 var timezonePattern = regexp.MustCompile(`^[+-]([01][0-9]|2[0-3])[0-5][0-9]$`)
