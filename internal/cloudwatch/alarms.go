@@ -1012,3 +1012,138 @@ func (a *Alarms) State(ctx context.Context, name string) (s alarm.State, ok bool
 	}
 	return alarm.State(r.StateValue), true, nil
 }
+
+// ---- tags ----
+
+var errResourceNotFoundException = errorKind{"ResourceNotFoundException", "ResourceNotFoundException", http.StatusNotFound, true}
+
+type tagResourceInput struct {
+	ResourceARN *string `json:"ResourceARN"`
+	Tags        []tag   `json:"Tags"`
+}
+
+type untagResourceInput struct {
+	ResourceARN *string  `json:"ResourceARN"`
+	TagKeys     []string `json:"TagKeys"`
+}
+
+type listTagsInput struct {
+	ResourceARN *string `json:"ResourceARN"`
+}
+
+type listTagsOutput struct {
+	Tags []tag `json:"Tags"`
+}
+
+const maxAlarmTags = 50
+
+// alarmByARN runs fn on the alarm named by arn, storing it afterwards when
+// write is set.
+func (a *Alarms) alarmByARN(ctx context.Context, arn *string, write bool, fn func(r *alarmRecord) error) error {
+	if arn == nil {
+		return missing("ResourceARN")
+	}
+	if err := checkLength(*arn, "ResourceARN", 1, 1024); err != nil {
+		return err
+	}
+	prefix := fmt.Sprintf("arn:aws:cloudwatch:%s:%s:alarm:", a.opts.Region, a.opts.Account)
+	name, ok := strings.CutPrefix(*arn, prefix)
+	notFound := newError(errResourceNotFoundException, "Alarm %s does not exist.", truncate(*arn))
+	if !ok || name == "" {
+		return notFound
+	}
+	do := a.st.View
+	if write {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		do = a.st.Update
+	}
+	return do(ctx, func(tx *store.Tx) error {
+		var r alarmRecord
+		err := tx.Get(kindAlarm, alarmKey(name), &r)
+		if errors.Is(err, store.ErrNotFound) {
+			return notFound
+		}
+		if err != nil {
+			return err
+		}
+		if err := fn(&r); err != nil {
+			return err
+		}
+		if !write {
+			return nil
+		}
+		return tx.Put(kindAlarm, alarmKey(name), a.now(), r)
+	})
+}
+
+func checkTagList(tags []tag) (map[string]string, error) {
+	out := map[string]string{}
+	for i, t := range tags {
+		p := fmt.Sprintf("Tags.member.%d", i+1)
+		if t.Key == nil {
+			return nil, missing(p + ".Key")
+		}
+		if t.Value == nil {
+			return nil, missing(p + ".Value")
+		}
+		if err := checkLength(*t.Key, p+".Key", 1, 128); err != nil {
+			return nil, err
+		}
+		if err := checkLength(*t.Value, p+".Value", 0, 256); err != nil {
+			return nil, err
+		}
+		out[*t.Key] = *t.Value
+	}
+	return out, nil
+}
+
+func (a *Alarms) tagResource(ctx context.Context, in *tagResourceInput) (*emptyOutput, error) {
+	if in.Tags == nil {
+		return nil, missing("Tags")
+	}
+	tags, err := checkTagList(in.Tags)
+	if err != nil {
+		return nil, err
+	}
+	return &emptyOutput{}, a.alarmByARN(ctx, in.ResourceARN, true, func(r *alarmRecord) error {
+		if r.Tags == nil {
+			r.Tags = map[string]string{}
+		}
+		for k, v := range tags {
+			r.Tags[k] = v
+		}
+		if len(r.Tags) > maxAlarmTags {
+			return invalidValue("The alarm would have more than %d tags.", maxAlarmTags)
+		}
+		return nil
+	})
+}
+
+func (a *Alarms) untagResource(ctx context.Context, in *untagResourceInput) (*emptyOutput, error) {
+	if in.TagKeys == nil {
+		return nil, missing("TagKeys")
+	}
+	return &emptyOutput{}, a.alarmByARN(ctx, in.ResourceARN, true, func(r *alarmRecord) error {
+		for _, k := range in.TagKeys {
+			delete(r.Tags, k)
+		}
+		return nil
+	})
+}
+
+func (a *Alarms) listTagsForResource(ctx context.Context, in *listTagsInput) (*listTagsOutput, error) {
+	out := &listTagsOutput{Tags: []tag{}}
+	err := a.alarmByARN(ctx, in.ResourceARN, false, func(r *alarmRecord) error {
+		keys := make([]string, 0, len(r.Tags))
+		for k := range r.Tags {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			out.Tags = append(out.Tags, tag{Key: ptrTo(k), Value: ptrTo(r.Tags[k])})
+		}
+		return nil
+	})
+	return out, err
+}

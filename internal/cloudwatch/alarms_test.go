@@ -324,3 +324,41 @@ func TestBoto3Alarms(t *testing.T) {
 		})
 	}
 }
+
+func TestAlarmTagsWithTheGoSDK(t *testing.T) {
+	ctx := context.Background()
+	e := newAlarmEnv(t, t.TempDir(), time.Second)
+	putLoadAlarm(t, e.cw, "tagged")
+	arn := aws.ToString(e.alarm(t, "tagged").AlarmArn)
+	tags := func() map[string]string {
+		t.Helper()
+		out, err := e.cw.ListTagsForResource(ctx, &cloudwatch.ListTagsForResourceInput{ResourceARN: &arn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]string{}
+		for _, tg := range out.Tags {
+			m[aws.ToString(tg.Key)] = aws.ToString(tg.Value)
+		}
+		return m
+	}
+	if got := tags(); len(got) != 0 {
+		t.Fatalf("new alarm's tags %v", got)
+	}
+	if _, err := e.cw.TagResource(ctx, &cloudwatch.TagResourceInput{ResourceARN: &arn, Tags: []types.Tag{{Key: aws.String("team"), Value: aws.String("ml")}, {Key: aws.String("env"), Value: aws.String("dev")}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.cw.UntagResource(ctx, &cloudwatch.UntagResourceInput{ResourceARN: &arn, TagKeys: []string{"env"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := tags(); len(got) != 1 || got["team"] != "ml" {
+		t.Fatalf("tags %v", got)
+	}
+	// Updating the alarm without Tags keeps them.
+	putLoadAlarm(t, e.cw, "tagged")
+	if got := tags(); got["team"] != "ml" {
+		t.Fatalf("tags after update %v", got)
+	}
+	_, err := e.cw.ListTagsForResource(ctx, &cloudwatch.ListTagsForResourceInput{ResourceARN: aws.String("arn:aws:cloudwatch:us-east-1:123456789012:alarm:nope")})
+	wantCode(t, err, "ResourceNotFoundException")
+}

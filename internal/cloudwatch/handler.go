@@ -327,6 +327,12 @@ func (h *handler) serve(r *http.Request, w http.ResponseWriter, proto protocol, 
 			return call(ctx, decode, a.disableAlarmActions)
 		case "DescribeAlarmHistory":
 			return call(ctx, decode, a.describeAlarmHistory)
+		case "TagResource":
+			return call(ctx, decode, a.tagResource)
+		case "UntagResource":
+			return call(ctx, decode, a.untagResource)
+		case "ListTagsForResource":
+			return call(ctx, decode, a.listTagsForResource)
 		}
 	}
 	if proto == protoQuery {

@@ -88,3 +88,57 @@ func TestReasonsAreCloudWatchsWords(t *testing.T) {
 		t.Fatalf("%q", r.Reason)
 	}
 }
+
+// FuzzEvaluate checks Evaluate's invariants on any datapoints: ALARM means
+// at least DatapointsToAlarm breaching periods in range, OK means fewer,
+// and the evaluated range has EvaluationPeriods entries.
+func FuzzEvaluate(f *testing.F) {
+	f.Add(uint8(3), uint8(2), 10.0, uint8(0), uint8(0), []byte{20, 0, 30, 5})
+	f.Add(uint8(1), uint8(1), 0.0, uint8(2), uint8(1), []byte{})
+	f.Add(uint8(5), uint8(3), -1.0, uint8(3), uint8(3), []byte{255, 1, 128})
+	f.Fuzz(func(t *testing.T, n, m uint8, threshold float64, op, missing uint8, raw []byte) {
+		if n == 0 || n > 50 || math.IsNaN(threshold) {
+			return
+		}
+		c := Config{Period: time.Minute, EvaluationPeriods: int(n), DatapointsToAlarm: int(m), Threshold: threshold,
+			Comparison: Operators[int(op)%len(Operators)], TreatMissingData: []string{"", Missing, Ignore, Breaching, NotBreaching}[int(missing)%5]}
+		var dps []Datapoint
+		for i, b := range raw {
+			if b == 255 {
+				continue // missing
+			}
+			dps = append(dps, Datapoint{Timestamp: t0.Add(time.Duration(i) * time.Minute), Value: float64(b) - 100})
+		}
+		now := t0.Add(time.Duration(len(raw)) * time.Minute)
+		r := Evaluate(c, dps, OK, now)
+		if len(r.Evaluated) != int(n) {
+			t.Fatalf("%d evaluated, want %d", len(r.Evaluated), n)
+		}
+		need := int(m)
+		if need <= 0 || need > int(n) {
+			need = int(n)
+		}
+		breaches := 0
+		for _, v := range r.Evaluated {
+			switch {
+			case math.IsNaN(v) && c.TreatMissingData == Breaching:
+				breaches++
+			case !math.IsNaN(v) && Breaches(c.Comparison, v, threshold):
+				breaches++
+			}
+		}
+		switch r.State {
+		case Alarm:
+			if breaches < need {
+				t.Fatalf("ALARM with %d breaching of %d needed", breaches, need)
+			}
+		case OK:
+			if breaches >= need {
+				t.Fatalf("OK with %d breaching of %d needed", breaches, need)
+			}
+		}
+		if len(r.Breaching) > breaches {
+			t.Fatalf("%d breaching values listed, %d breaching", len(r.Breaching), breaches)
+		}
+	})
+}
