@@ -2,11 +2,8 @@ package cloudwatch
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"math"
 	"regexp"
 	"slices"
@@ -15,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"hearth/internal/awsapi"
 	"hearth/internal/awsjson"
 	"hearth/internal/metrics"
 )
@@ -289,32 +287,18 @@ func (h *handler) getMetricStatistics(ctx context.Context, in *getMetricStatisti
 }
 
 // pageToken is the decoded form of a NextToken.
-type pageToken struct {
-	Query  int    `json:"q,omitempty"`
-	Offset int    `json:"o"`
-	Hash   string `json:"h"`
-}
+type pageToken = awsapi.PageToken
 
-func requestHash(parts ...any) string {
-	b, _ := json.Marshal(parts) // request shapes always marshal
-	f := fnv.New64a()
-	f.Write(b)
-	return strconv.FormatUint(f.Sum64(), 36)
-}
+func requestHash(parts ...any) string { return awsapi.RequestHash(parts...) }
 
 func encodeToken(t pageToken) *string {
-	b, _ := json.Marshal(t) // a pageToken always marshals
-	s := base64.RawURLEncoding.EncodeToString(b)
+	s := t.Encode()
 	return &s
 }
 
 func decodeToken(s, hash string) (pageToken, error) {
-	var t pageToken
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err == nil {
-		err = json.Unmarshal(b, &t)
-	}
-	if err != nil || t.Hash != hash || t.Offset < 0 || t.Query < 0 {
+	t, ok := awsapi.DecodePageToken(s, hash)
+	if !ok {
 		return pageToken{}, newError(errInvalidNextToken, "The NextToken is not valid for this request.")
 	}
 	return t, nil
