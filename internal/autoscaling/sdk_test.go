@@ -265,3 +265,35 @@ func TestStepScalingPolicyWithTheGoSDK(t *testing.T) {
 		PolicyType: aastypes.PolicyTypePredictiveScaling})
 	wantAPIError(t, err, "ValidationException", "PredictiveScaling is not supported")
 }
+
+func TestPagingWithTheGoSDK(t *testing.T) {
+	e := newSDKEnv(t)
+	ctx := context.Background()
+	for _, ep := range []string{"ep", "ep2"} {
+		if _, err := e.client.RegisterScalableTarget(ctx, &aas.RegisterScalableTargetInput{ServiceNamespace: ns, ResourceId: aws.String("endpoint/" + ep + "/variant/AllTraffic"),
+			ScalableDimension: dim, MinCapacity: aws.Int32(1), MaxCapacity: aws.Int32(2)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var seen []string
+	pages := aas.NewDescribeScalableTargetsPaginator(e.client, &aas.DescribeScalableTargetsInput{ServiceNamespace: ns, MaxResults: aws.Int32(1)})
+	for pages.HasMorePages() {
+		out, err := pages.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tg := range out.ScalableTargets {
+			seen = append(seen, aws.ToString(tg.ResourceId))
+		}
+	}
+	if len(seen) != 2 || seen[0] == seen[1] {
+		t.Fatalf("pages gave %v", seen)
+	}
+	first, err := e.client.DescribeScalableTargets(ctx, &aas.DescribeScalableTargetsInput{ServiceNamespace: ns, MaxResults: aws.Int32(1)})
+	if err != nil || first.NextToken == nil {
+		t.Fatalf("%+v %v", first, err)
+	}
+	_, err = e.client.DescribeScalableTargets(ctx, &aas.DescribeScalableTargetsInput{ServiceNamespace: ns, MaxResults: aws.Int32(1),
+		ResourceIds: []string{"endpoint/ep/variant/AllTraffic"}, NextToken: first.NextToken})
+	wantAPIError(t, err, "InvalidNextTokenException", "Invalid token")
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 
 	"hearth/internal/autoscaling/schedule"
+	"hearth/internal/awsapi"
 	"hearth/internal/awserr"
 	"hearth/internal/awsjson"
 	"hearth/internal/clock"
@@ -364,7 +365,7 @@ func (s *Service) DescribeScalableTargets(ctx context.Context, in *DescribeTarge
 		v.Add(fmt.Sprintf("%d ids", len(in.ResourceIds)), "resourceIds", "Member must have length less than or equal to 50")
 	}
 	return describe(ctx, s, kindTarget, "ScalableTargets", &v,
-		listQuery{ns: in.ServiceNamespace, dim: in.ScalableDimension, max: in.MaxResults, next: in.NextToken},
+		listQuery{ns: in.ServiceNamespace, dim: in.ScalableDimension, max: in.MaxResults, next: in.NextToken, filter: in.ResourceIds},
 		func(t ScalableTarget) (targetID, bool) {
 			return targetID{t.ServiceNamespace, t.ResourceId, t.ScalableDimension},
 				len(in.ResourceIds) == 0 || contains(in.ResourceIds, t.ResourceId)
@@ -458,18 +459,17 @@ func checkPage(v *awserr.Violations, max *int32) {
 	}
 }
 
-func pageOf(items []any, max *int32, token *string) ([]any, *string, error) {
+// pageOf returns the page of items token points at (the first without
+// one) and the token of the next page; tokens are bound to hash, the
+// listing's request.
+func pageOf(items []any, max *int32, token *string, hash string) ([]any, *string, error) {
 	start := 0
 	if token != nil && *token != "" {
-		b, err := hex.DecodeString(*token)
-		n := 0
-		if err == nil {
-			_, err = fmt.Sscanf(string(b), "page:%d", &n)
-		}
-		if err != nil || n < 0 || n > len(items) {
+		t, ok := awsapi.DecodePageToken(*token, hash)
+		if !ok || t.Offset > len(items) {
 			return nil, nil, awserr.New("InvalidNextTokenException", http.StatusBadRequest, "Invalid token")
 		}
-		start = n
+		start = t.Offset
 	}
 	limit := 50
 	if max != nil {
@@ -478,7 +478,7 @@ func pageOf(items []any, max *int32, token *string) ([]any, *string, error) {
 	end := min(start+limit, len(items))
 	out := append([]any{}, items[start:end]...)
 	if end < len(items) {
-		t := hex.EncodeToString([]byte(fmt.Sprintf("page:%d", end)))
+		t := awsapi.PageToken{Offset: end, Hash: hash}.Encode()
 		return out, &t, nil
 	}
 	return out, nil, nil
@@ -684,7 +684,7 @@ type DescribePoliciesInput struct {
 // DescribeScalingPolicies lists policies.
 func (s *Service) DescribeScalingPolicies(ctx context.Context, in *DescribePoliciesInput) (map[string]any, error) {
 	return describe(ctx, s, kindPolicy, "ScalingPolicies", &awserr.Violations{},
-		listQuery{ns: in.ServiceNamespace, rid: in.ResourceId, dim: in.ScalableDimension, max: in.MaxResults, next: in.NextToken},
+		listQuery{ns: in.ServiceNamespace, rid: in.ResourceId, dim: in.ScalableDimension, max: in.MaxResults, next: in.NextToken, filter: in.PolicyNames},
 		func(p policyRecord) (targetID, bool) {
 			return targetID{p.ServiceNamespace, p.ResourceId, p.ScalableDimension},
 				len(in.PolicyNames) == 0 || contains(in.PolicyNames, p.PolicyName)
@@ -855,7 +855,7 @@ type DescribeScheduledInput struct {
 // DescribeScheduledActions lists scheduled actions.
 func (s *Service) DescribeScheduledActions(ctx context.Context, in *DescribeScheduledInput) (map[string]any, error) {
 	return describe(ctx, s, kindAction, "ScheduledActions", &awserr.Violations{},
-		listQuery{ns: in.ServiceNamespace, rid: in.ResourceId, dim: in.ScalableDimension, max: in.MaxResults, next: in.NextToken},
+		listQuery{ns: in.ServiceNamespace, rid: in.ResourceId, dim: in.ScalableDimension, max: in.MaxResults, next: in.NextToken, filter: in.ScheduledActionNames},
 		func(a scheduledRecord) (targetID, bool) {
 			return targetID{a.ServiceNamespace, a.ResourceId, a.ScalableDimension},
 				len(in.ScheduledActionNames) == 0 || contains(in.ScheduledActionNames, a.ScheduledActionName)
@@ -884,7 +884,7 @@ type DescribeActivitiesInput struct {
 func (s *Service) DescribeScalingActivities(ctx context.Context, in *DescribeActivitiesInput) (map[string]any, error) {
 	includeNotScaled := in.IncludeNotScaledActivities != nil && *in.IncludeNotScaledActivities
 	return describeOrdered(ctx, s, kindActivity, "ScalingActivities", &awserr.Violations{},
-		listQuery{ns: in.ServiceNamespace, rid: in.ResourceId, dim: in.ScalableDimension, max: in.MaxResults, next: in.NextToken},
+		listQuery{ns: in.ServiceNamespace, rid: in.ResourceId, dim: in.ScalableDimension, max: in.MaxResults, next: in.NextToken, filter: includeNotScaled},
 		func(a ScalingActivity) (targetID, bool) {
 			return targetID{a.ServiceNamespace, a.ResourceId, a.ScalableDimension},
 				len(a.NotScaledReasons) == 0 || includeNotScaled
@@ -900,6 +900,7 @@ func (s *Service) DescribeScalingActivities(ctx context.Context, in *DescribeAct
 // listQuery is what every Describe operation filters and pages by.
 type listQuery struct {
 	ns, rid, dim *string
+	filter       any // the operation's other filters, which a page token is bound to
 	max          *int32
 	next         *string
 }
@@ -939,7 +940,7 @@ func describeOrdered[T any](ctx context.Context, s *Service, kind store.Kind, ke
 		}
 		kept = append(kept, render(r))
 	}
-	items, next, err := pageOf(kept, q.max, q.next)
+	items, next, err := pageOf(kept, q.max, q.next, awsapi.RequestHash(key, q.ns, q.rid, q.dim, q.filter))
 	if err != nil {
 		return nil, err
 	}
