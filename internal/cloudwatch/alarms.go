@@ -86,6 +86,7 @@ type Alarms struct {
 	opts    AlarmOptions
 	log     *slog.Logger
 	mu      sync.Mutex // serialises mutations and evaluations
+	pruned  time.Time  // when history was last pruned
 }
 
 // NewAlarms returns the alarm service.
@@ -253,6 +254,12 @@ type alarmHistoryItem struct {
 	HistoryItemType string    `json:"HistoryItemType"`
 	HistorySummary  string    `json:"HistorySummary"`
 	HistoryData     string    `json:"HistoryData"`
+}
+
+// historyRecord is a stored history item with its key.
+type historyRecord struct {
+	alarmHistoryItem
+	ID string `json:"ID"`
 }
 
 type describeAlarmHistoryOutput struct {
@@ -465,8 +472,8 @@ func addHistory(tx *store.Tx, name string, at time.Time, kind, summary, data str
 	if err != nil {
 		id = uuid.New()
 	}
-	return tx.Put(kindHistory, id.String(), at, alarmHistoryItem{AlarmName: name, AlarmType: "MetricAlarm", Timestamp: Timestamp{at},
-		HistoryItemType: kind, HistorySummary: summary, HistoryData: data})
+	return tx.Put(kindHistory, id.String(), at, historyRecord{ID: id.String(), alarmHistoryItem: alarmHistoryItem{AlarmName: name, AlarmType: "MetricAlarm", Timestamp: Timestamp{at},
+		HistoryItemType: kind, HistorySummary: summary, HistoryData: data}})
 }
 
 func historyJSON(v any) string {
@@ -753,12 +760,16 @@ func (a *Alarms) describeAlarmHistory(ctx context.Context, in *describeAlarmHist
 		}
 		page = int(*in.MaxRecords)
 	}
-	var all []alarmHistoryItem
+	var recs []historyRecord
 	if err := a.st.View(ctx, func(tx *store.Tx) (err error) {
-		all, err = store.ListInto[alarmHistoryItem](tx, kindHistory)
+		recs, err = store.ListInto[historyRecord](tx, kindHistory)
 		return err
 	}); err != nil {
 		return nil, err
+	}
+	all := make([]alarmHistoryItem, len(recs))
+	for i, r := range recs {
+		all[i] = r.alarmHistoryItem
 	}
 	// Stored oldest first (time-ordered ids).
 	if in.ScanBy == nil || *in.ScanBy == "TimestampDescending" {
@@ -803,6 +814,12 @@ func (a *Alarms) describeAlarmHistory(ctx context.Context, in *describeAlarmHist
 // the periods that ended.
 func (a *Alarms) Evaluate(ctx context.Context, now time.Time) error {
 	a.mu.Lock()
+	if now.Sub(a.pruned) >= time.Hour {
+		if err := a.pruneHistory(ctx, now); err != nil {
+			a.log.Warn("prune alarm history", "err", err)
+		}
+		a.pruned = now
+	}
 	all, err := a.list(ctx)
 	if err != nil {
 		a.mu.Unlock()
@@ -843,6 +860,25 @@ func (a *Alarms) Evaluate(ctx context.Context, now time.Time) error {
 		a.runActions(ctx, d.r, d.ev, now)
 	}
 	return errors.Join(errs...)
+}
+
+// pruneHistory deletes history items older than CloudWatch keeps them.
+func (a *Alarms) pruneHistory(ctx context.Context, now time.Time) error {
+	cutoff := now.Add(-historyRetention)
+	return a.st.Update(ctx, func(tx *store.Tx) error {
+		recs, err := store.ListInto[historyRecord](tx, kindHistory)
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			if r.Timestamp.Before(cutoff) && r.ID != "" {
+				if _, err := tx.Delete(kindHistory, r.ID); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
 }
 
 // evaluate reads the alarm's evaluation range from the metric store and

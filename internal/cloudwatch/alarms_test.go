@@ -362,3 +362,37 @@ func TestAlarmTagsWithTheGoSDK(t *testing.T) {
 	_, err := e.cw.ListTagsForResource(ctx, &cloudwatch.ListTagsForResourceInput{ResourceARN: aws.String("arn:aws:cloudwatch:us-east-1:123456789012:alarm:nope")})
 	wantCode(t, err, "ResourceNotFoundException")
 }
+
+func TestAlarmHistoryIsKept30Days(t *testing.T) {
+	ctx := context.Background()
+	e := newAlarmEnv(t, t.TempDir(), time.Second)
+	putLoadAlarm(t, e.cw, "old")
+	count := func() int {
+		var recs []historyRecord
+		if err := e.st.View(ctx, func(tx *store.Tx) (err error) {
+			recs, err = store.ListInto[historyRecord](tx, kindHistory)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return len(recs)
+	}
+	if err := e.alarms.Evaluate(ctx, e.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(); n != 1 { // created; without data it stays INSUFFICIENT_DATA
+		t.Fatalf("%d history items, want 1", n)
+	}
+	later := e.clock.Now().Add(historyRetention + time.Hour)
+	e.clock.Set(later)
+	if err := e.alarms.Evaluate(ctx, later); err != nil {
+		t.Fatal(err)
+	}
+	hist, err := e.cw.DescribeAlarmHistory(ctx, &cloudwatch.DescribeAlarmHistoryInput{AlarmName: aws.String("old")})
+	if err != nil || len(hist.AlarmHistoryItems) != 0 {
+		t.Fatalf("history after 30 days: %+v %v", hist, err)
+	}
+	if n := count(); n != 0 {
+		t.Fatalf("%d history items stored after 30 days, want 0", n)
+	}
+}
