@@ -120,7 +120,7 @@ func Write(w http.ResponseWriter, contentType string, v any) {
 // WriteError sends e as {"__type": code, "message": …} with the
 // X-Amzn-ErrorType header, which every AWS SDK reads.
 func WriteError(w http.ResponseWriter, contentType string, e *awserr.Error) {
-	body := map[string]any{"__type": e.Code, "message": e.Message}
+	body := map[string]any{"__type": e.TypeName(), "message": e.Message}
 	for k, v := range e.Fields {
 		body[k] = v
 	}

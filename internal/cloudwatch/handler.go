@@ -236,7 +236,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			log.ErrorContext(r.Context(), "cloudwatch request failed", "err", err)
 			ae = newError(errInternal, "An internal error occurred.")
 		} else {
-			log.DebugContext(r.Context(), "cloudwatch request rejected", "code", ae.kind.code, "message", ae.message)
+			log.DebugContext(r.Context(), "cloudwatch request rejected", "code", ae.Code, "message", ae.Message)
 		}
 		h.writeError(w, r, proto, ae, requestID)
 		return
@@ -418,11 +418,11 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, proto proto
 	var body []byte
 	switch proto {
 	case protoCBOR, protoJSON:
-		fields := map[string]string{"__type": e.kind.typeName(), "message": e.message}
-		if e.kind == errInternal {
-			fields["Message"] = e.message // that shape's member is capitalised
+		fields := map[string]string{"__type": e.TypeName(), "message": e.Message}
+		if e.Code == errInternal.code {
+			fields["Message"] = e.Message // that shape's member is capitalised
 		}
-		w.Header().Set("X-Amzn-Query-Error", e.kind.queryHeader())
+		w.Header().Set("X-Amzn-Query-Error", e.QueryHeader())
 		if proto == protoCBOR {
 			w.Header().Set("Smithy-Protocol", "rpc-v2-cbor")
 			w.Header().Set("Content-Type", "application/cbor")
@@ -435,6 +435,6 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, proto proto
 		w.Header().Set("Content-Type", "text/xml")
 		body = queryError(e, requestID)
 	}
-	w.WriteHeader(e.kind.status)
+	w.WriteHeader(e.HTTPStatus())
 	w.Write(body)
 }
