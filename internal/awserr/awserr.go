@@ -20,8 +20,8 @@ type Error struct {
 	// (CloudWatch: Code InvalidParameterValue, Type
 	// com.amazonaws.cloudwatch#InvalidParameterValueException). Empty
 	// means Code.
-	Type string
-	Status  int // HTTP status; 0 means 400
+	Type   string
+	Status int // HTTP status; 0 means 400
 	// Fault is "Sender" for client errors and "Receiver" for server errors,
 	// as awsQuery-compatible services report it.
 	Fault string
