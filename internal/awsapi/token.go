@@ -1,8 +1,10 @@
 // Package awsapi holds what Hearth's AWS APIs share across services and
-// protocols. Today that is the page token: every list operation pages
-// with a NextToken that names its position and is bound to the request
-// that produced it, so a token replayed with other filters is refused, as
-// AWS refuses it.
+// protocols: the timestamp codec (JSON epoch seconds, CBOR tag 1, ISO 8601
+// for awsQuery) and the page token. Every list operation pages with a
+// NextToken that names its position and is bound to the request that
+// produced it, so a token replayed with other filters is refused, as AWS
+// refuses it. (The AWS error value is awserr.Error; the JSON codec, with
+// NaN and the infinities, is awsjson.)
 package awsapi
 
 import (

@@ -8,65 +8,21 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"strconv"
 	"time"
 
+	"hearth/internal/awsapi"
 	"hearth/internal/awserr"
 )
 
-// Timestamp is a time sent as JSON epoch seconds with a fractional part, as
-// the AWS JSON protocols require. It also decodes ISO-8601 strings, which
-// some clients send.
-type Timestamp struct{ time.Time }
+// Timestamp is a time sent as JSON epoch seconds, the shared codec of
+// every Hearth protocol.
+type Timestamp = awsapi.Timestamp
 
 // At wraps t.
-func At(t time.Time) *Timestamp { return &Timestamp{t} }
-
-// MarshalJSON writes epoch seconds with millisecond precision.
-func (t Timestamp) MarshalJSON() ([]byte, error) {
-	ms := t.UnixMilli()
-	return []byte(strconv.FormatFloat(float64(ms)/1000, 'f', -1, 64)), nil
-}
-
-// UnmarshalJSON accepts a number of epoch seconds or an RFC 3339 string.
-func (t *Timestamp) UnmarshalJSON(b []byte) error {
-	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02"} {
-			if v, err := time.Parse(layout, s); err == nil {
-				t.Time = v.UTC()
-				return nil
-			}
-		}
-		if f, err := strconv.ParseFloat(s, 64); err == nil {
-			return t.setEpoch(f)
-		}
-		return fmt.Errorf("invalid timestamp %q", s)
-	}
-	f, err := strconv.ParseFloat(string(b), 64)
-	if err != nil {
-		return fmt.Errorf("invalid timestamp %s", b)
-	}
-	return t.setEpoch(f)
-}
-
-func (t *Timestamp) setEpoch(f float64) error {
-	if math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > 1e11 {
-		return fmt.Errorf("timestamp %v out of range", f)
-	}
-	// A float64 of epoch seconds carries about microsecond precision; round
-	// there, so 1716220800.123 is .123 and not .122999907.
-	sec, frac := math.Modf(f)
-	t.Time = time.Unix(int64(sec), int64(math.Round(frac*1e6))*1e3).UTC()
-	return nil
-}
+func At(t time.Time) *Timestamp { return awsapi.At(t) }
 
 // MaxBody bounds a control-plane request body.
 const MaxBody = 8 << 20

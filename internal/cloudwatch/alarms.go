@@ -412,11 +412,11 @@ func (a *Alarms) putMetricAlarm(ctx context.Context, in *putMetricAlarmInput) (*
 	now := a.now()
 	rec := alarmRecord{metricAlarm: metricAlarm{
 		AlarmName: *in.AlarmName, AlarmArn: fmt.Sprintf("arn:aws:cloudwatch:%s:%s:alarm:%s", a.opts.Region, a.opts.Account, *in.AlarmName),
-		AlarmDescription: in.AlarmDescription, AlarmConfigurationUpdatedTimestamp: &Timestamp{now},
+		AlarmDescription: in.AlarmDescription, AlarmConfigurationUpdatedTimestamp: &Timestamp{Time: now},
 		ActionsEnabled: in.ActionsEnabled == nil || *in.ActionsEnabled,
 		OKActions:      nonNil(in.OKActions), AlarmActions: nonNil(in.AlarmActions), InsufficientDataActions: nonNil(in.InsufficientDataActions),
 		StateValue: string(alarm.InsufficientData), StateReason: "Unchecked: Initial alarm creation",
-		StateUpdatedTimestamp: &Timestamp{now}, StateTransitionedTimestamp: &Timestamp{now},
+		StateUpdatedTimestamp: &Timestamp{Time: now}, StateTransitionedTimestamp: &Timestamp{Time: now},
 		MetricName: *in.MetricName, Namespace: *in.Namespace, Dimensions: nonNil(in.Dimensions), Period: *in.Period,
 		Unit: string(unit), EvaluationPeriods: *in.EvaluationPeriods, Threshold: *in.Threshold, ComparisonOperator: *in.ComparisonOperator,
 	}, Tags: tags}
@@ -472,7 +472,7 @@ func addHistory(tx *store.Tx, name string, at time.Time, kind, summary, data str
 	if err != nil {
 		id = uuid.New()
 	}
-	return tx.Put(kindHistory, id.String(), at, historyRecord{ID: id.String(), alarmHistoryItem: alarmHistoryItem{AlarmName: name, AlarmType: "MetricAlarm", Timestamp: Timestamp{at},
+	return tx.Put(kindHistory, id.String(), at, historyRecord{ID: id.String(), alarmHistoryItem: alarmHistoryItem{AlarmName: name, AlarmType: "MetricAlarm", Timestamp: Timestamp{Time: at},
 		HistoryItemType: kind, HistorySummary: summary, HistoryData: data}})
 }
 
@@ -734,10 +734,10 @@ func (a *Alarms) setAlarmState(ctx context.Context, in *setAlarmStateInput) (*em
 func (a *Alarms) transition(tx *store.Tx, r *alarmRecord, s alarm.State, reason, data string, now time.Time) error {
 	old := r.StateValue
 	r.StateReason, r.StateReasonData = reason, data
-	r.StateUpdatedTimestamp = &Timestamp{now}
+	r.StateUpdatedTimestamp = &Timestamp{Time: now}
 	if old != string(s) {
 		r.StateValue = string(s)
-		r.StateTransitionedTimestamp = &Timestamp{now}
+		r.StateTransitionedTimestamp = &Timestamp{Time: now}
 		hd := historyJSON(map[string]any{"version": "1.0", "oldState": map[string]any{"stateValue": old}, "newState": map[string]any{"stateValue": string(s), "stateReason": reason}})
 		if err := addHistory(tx, r.AlarmName, now, "StateUpdate", fmt.Sprintf("Alarm updated from %s to %s", old, s), hd); err != nil {
 			return err
@@ -842,7 +842,7 @@ func (a *Alarms) Evaluate(ctx context.Context, now time.Time) error {
 			errs = append(errs, fmt.Errorf("alarm %s: %w", r.AlarmName, err))
 			continue
 		}
-		r.Evaluated = Timestamp{end}
+		r.Evaluated = Timestamp{Time: end}
 		err = a.st.Update(ctx, func(tx *store.Tx) error {
 			if res.Changed {
 				return a.transition(tx, &r, res.State, res.Reason, res.ReasonData, now)

@@ -112,7 +112,7 @@ func decodeQueryValue(n *qnode, path string, rv reflect.Value) error {
 		if err != nil {
 			return badQueryValue(path, n.value)
 		}
-		rv.Set(reflect.ValueOf(Timestamp{tm}))
+		rv.Set(reflect.ValueOf(Timestamp{Time: tm}))
 		return nil
 	}
 	switch t.Kind() {

@@ -257,7 +257,7 @@ func (h *handler) getMetricStatistics(ctx context.Context, in *getMetricStatisti
 	}
 	out := &getMetricStatisticsOutput{Label: *in.MetricName, Datapoints: make([]datapoint, 0, len(dps))}
 	for _, dp := range dps {
-		d := datapoint{Timestamp: &Timestamp{dp.Timestamp}, Unit: string(dp.Unit)}
+		d := datapoint{Timestamp: &Timestamp{Time: dp.Timestamp}, Unit: string(dp.Unit)}
 		for _, st := range in.Statistics {
 			v := dp.Statistic(metrics.Statistic(st))
 			switch metrics.Statistic(st) {
@@ -504,7 +504,7 @@ func (h *handler) getMetricData(ctx context.Context, in *getMetricDataInput) (*g
 			if budget == 0 {
 				break
 			}
-			res.Timestamps = append(res.Timestamps, Timestamp{dp.Timestamp})
+			res.Timestamps = append(res.Timestamps, Timestamp{Time: dp.Timestamp})
 			res.Values = append(res.Values, v)
 			budget--
 		}
