@@ -180,6 +180,7 @@ type server struct {
 	fleet    *fleet.Fleet
 	control  *control.Service
 	scaling  *autoscaling.Service
+	alarms   *cloudwatch.Alarms
 	metrics  *metrics.Store
 	logs     *logs.Store
 	recorder *metrics.Recorder
@@ -354,15 +355,19 @@ func newServer(ctx context.Context, cfg serveConfig, logger *slog.Logger) (_ *se
 	s.fleet.SetReporter(s.control)
 	census.f = s.fleet
 	s.targets = scalingTargets{control: s.control, wait: cfg.startupTimeout}
-	s.scaling = autoscaling.New(s.store, s.targets, autoscaling.Options{
-		Region: cfg.region, AccountID: cfg.accountID, Logger: logger, MetricPeriod: cfg.metricPeriod,
+	s.alarms = cloudwatch.NewAlarms(s.store, s.metrics, cloudwatch.AlarmOptions{
+		Region: cfg.region, Account: cfg.accountID, BasePeriod: cfg.metricPeriod, Logger: logger,
 	})
+	s.scaling = autoscaling.New(s.store, s.targets, autoscaling.Options{
+		Region: cfg.region, AccountID: cfg.accountID, Logger: logger, MetricPeriod: cfg.metricPeriod, Alarms: policyAlarms{s.alarms},
+	})
+	s.alarms.SetActions(alarmActions{s.scaling})
 	s.gateway = gateway.New(gateway.Options{
 		Control:         s.control,
 		AutoScaling:     gateway.AutoScalingOps(s.scaling),
 		Invoker:         &gateway.Runtime{Fleet: s.fleet, Region: cfg.region, AccountID: cfg.accountID},
 		Metrics:         s.recorder.Handler(),
-		CloudWatch:      cloudwatch.NewHandler(s.metrics, cloudwatch.Options{Logger: logger, Account: cfg.accountID}),
+		CloudWatch:      cloudwatch.NewHandler(s.metrics, cloudwatch.Options{Logger: logger, Account: cfg.accountID, Alarms: s.alarms}),
 		CloudWatchMatch: cloudwatch.Match,
 		Logs:            gateway.LogsOps(logs.NewService(s.logs, cfg.region, cfg.accountID)),
 		Auth:            auth,
@@ -443,6 +448,9 @@ func (s *server) run(ctx context.Context, stdout io.Writer) error {
 		}
 		if err := s.metrics.Flush(loopCtx, now); err != nil && loopCtx.Err() == nil {
 			s.log.Warn("metrics flush", "err", err)
+		}
+		if err := s.alarms.Evaluate(loopCtx, now); err != nil && loopCtx.Err() == nil {
+			s.log.Warn("alarm evaluation", "err", err)
 		}
 	})
 	s.gateway.SetReady(true)

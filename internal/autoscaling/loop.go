@@ -181,7 +181,11 @@ func (s *Service) track(ctx context.Context, m Metrics, t *ScalableTarget, id ta
 		if err != nil {
 			return fmt.Errorf("metrics for %s: %w", p.PolicyName, err)
 		}
-		inputs = append(inputs, tracking.Input{Policy: p.trackingPolicy(period), Window: window})
+		in := tracking.Input{Policy: p.trackingPolicy(period), Window: window}
+		if a, ok := s.activeAlarm(ctx, p); ok {
+			in.Alarm = &a
+		}
+		inputs = append(inputs, in)
 	}
 	var st tracking.State
 	key := id.key()
@@ -220,7 +224,7 @@ func (s *Service) track(ctx context.Context, m Metrics, t *ScalableTarget, id ta
 	cause := fmt.Sprintf("monitor alarm %s in state ALARM triggered policy %s", alarm, p.PolicyName)
 	if !d.Scale {
 		if d.Reason.NotScaledCode() {
-			s.recordNotScaled(ctx, *t, key, cause, d, c.Of(t.ScalableDimension))
+			s.recordNotScaled(ctx, *t, key, cause, d.Reason, c.Of(t.ScalableDimension))
 		}
 		return nil
 	}
@@ -231,8 +235,8 @@ func (s *Service) track(ctx context.Context, m Metrics, t *ScalableTarget, id ta
 // recordNotScaled records that an alarm in ALARM could not scale (shown
 // with IncludeNotScaledActivities), once per reason and capacity while the
 // situation lasts, not once per period.
-func (s *Service) recordNotScaled(ctx context.Context, t ScalableTarget, key, cause string, d tracking.Decision, current int) {
-	seen := string(d.Reason) + "/" + strconv.Itoa(current)
+func (s *Service) recordNotScaled(ctx context.Context, t ScalableTarget, key, cause string, reason tracking.Reason, current int) {
+	seen := string(reason) + "/" + strconv.Itoa(current)
 	if s.notScaled[key] == seen {
 		return
 	}
@@ -242,8 +246,8 @@ func (s *Service) recordNotScaled(ctx context.Context, t ScalableTarget, key, ca
 	end := a.StartTime
 	a.EndTime = &end
 	cur, lo, hi := int32(current), t.MinCapacity, t.MaxCapacity
-	r := NotScaledReason{Code: string(d.Reason), CurrentCapacity: &cur}
-	switch d.Reason {
+	r := NotScaledReason{Code: string(reason), CurrentCapacity: &cur}
+	switch reason {
 	case tracking.ReasonAlreadyAtMaxCapacity:
 		r.MaxCapacity = &hi
 	case tracking.ReasonAlreadyAtMinCapacity:

@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 
 	"hearth/internal/autoscaling/schedule"
+	"hearth/internal/awsapi"
 	"hearth/internal/awserr"
 	"hearth/internal/awsjson"
 	"hearth/internal/clock"
@@ -75,6 +76,9 @@ type Options struct {
 	Logger            *slog.Logger
 	// MetricPeriod is the period target tracking evaluates on (AWS: 60 s).
 	MetricPeriod time.Duration
+	// Alarms, when set, keeps target tracking policies' alarms in
+	// CloudWatch, whose states then drive the policies.
+	Alarms AlarmKeeper
 }
 
 // Service is the Application Auto Scaling API.
@@ -227,7 +231,11 @@ func (s *Service) RegisterScalableTarget(ctx context.Context, in *RegisterInput)
 	if in.ResourceId == nil {
 		v.Add(nil, "resourceId", "Member must not be null")
 	}
+	checkTags(&v, in.Tags, "tags")
 	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if err := reservedTag(in.Tags); err != nil {
 		return nil, err
 	}
 	id := targetID{*in.ServiceNamespace, *in.ResourceId, *in.ScalableDimension}
@@ -301,7 +309,17 @@ func (s *Service) RegisterScalableTarget(ctx context.Context, in *RegisterInput)
 				return validation("Maximum capacity %d exceeds the MaxConcurrency (%d) of variant %s: provisioned concurrency cannot exceed MaxConcurrency.", t.MaxCapacity, capy.MaxConcurrency, id.rid)
 			}
 		}
-		_ = isNew
+		if in.Tags != nil {
+			if !isNew {
+				return validation("The scalable target that you tried to tag already exists. To update tags on an existing scalable target, use the TagResource API.")
+			}
+			if len(in.Tags) > MaxTags {
+				return tooManyTags(t.ScalableTargetARN)
+			}
+			if err := putTags(tx, t, in.Tags); err != nil {
+				return err
+			}
+		}
 		out = *t
 		return tx.Put(kindTarget, id.key(), t.CreationTime.Time, t)
 	})
@@ -347,7 +365,7 @@ func (s *Service) DescribeScalableTargets(ctx context.Context, in *DescribeTarge
 		v.Add(fmt.Sprintf("%d ids", len(in.ResourceIds)), "resourceIds", "Member must have length less than or equal to 50")
 	}
 	return describe(ctx, s, kindTarget, "ScalableTargets", &v,
-		listQuery{ns: in.ServiceNamespace, dim: in.ScalableDimension, max: in.MaxResults, next: in.NextToken},
+		listQuery{ns: in.ServiceNamespace, dim: in.ScalableDimension, max: in.MaxResults, next: in.NextToken, filter: in.ResourceIds},
 		func(t ScalableTarget) (targetID, bool) {
 			return targetID{t.ServiceNamespace, t.ResourceId, t.ScalableDimension},
 				len(in.ResourceIds) == 0 || contains(in.ResourceIds, t.ResourceId)
@@ -385,11 +403,16 @@ func (s *Service) DeregisterScalableTarget(ctx context.Context, in *TargetInput)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return struct{}{}, s.store.Update(ctx, func(tx *store.Tx) error {
+	var gone []Alarm
+	err := s.store.Update(ctx, func(tx *store.Tx) error {
+		gone = nil
 		if _, err := s.getTarget(tx, id); err != nil {
 			return err
 		}
 		if _, err := tx.Delete(kindTarget, id.key()); err != nil {
+			return err
+		}
+		if _, err := tx.Delete(kindTags, id.key()); err != nil {
 			return err
 		}
 		pols, err := store.ListInto[policyRecord](tx, kindPolicy)
@@ -401,6 +424,7 @@ func (s *Service) DeregisterScalableTarget(ctx context.Context, in *TargetInput)
 				if _, err := tx.Delete(kindPolicy, exactKey(id.ns, id.rid, id.dim, p.PolicyName)); err != nil {
 					return err
 				}
+				gone = append(gone, p.Alarms...)
 			}
 		}
 		acts, err := store.ListInto[scheduledRecord](tx, kindAction)
@@ -416,6 +440,11 @@ func (s *Service) DeregisterScalableTarget(ctx context.Context, in *TargetInput)
 		}
 		return nil
 	})
+	if err != nil {
+		return struct{}{}, err
+	}
+	s.deleteAlarms(ctx, gone)
+	return struct{}{}, nil
 }
 
 // ---- paging ----
@@ -430,18 +459,17 @@ func checkPage(v *awserr.Violations, max *int32) {
 	}
 }
 
-func pageOf(items []any, max *int32, token *string) ([]any, *string, error) {
+// pageOf returns the page of items token points at (the first without
+// one) and the token of the next page; tokens are bound to hash, the
+// listing's request.
+func pageOf(items []any, max *int32, token *string, hash string) ([]any, *string, error) {
 	start := 0
 	if token != nil && *token != "" {
-		b, err := hex.DecodeString(*token)
-		n := 0
-		if err == nil {
-			_, err = fmt.Sscanf(string(b), "page:%d", &n)
-		}
-		if err != nil || n < 0 || n > len(items) {
+		t, ok := awsapi.DecodePageToken(*token, hash)
+		if !ok || t.Offset > len(items) {
 			return nil, nil, awserr.New("InvalidNextTokenException", http.StatusBadRequest, "Invalid token")
 		}
-		start = n
+		start = t.Offset
 	}
 	limit := 50
 	if max != nil {
@@ -450,7 +478,7 @@ func pageOf(items []any, max *int32, token *string) ([]any, *string, error) {
 	end := min(start+limit, len(items))
 	out := append([]any{}, items[start:end]...)
 	if end < len(items) {
-		t := hex.EncodeToString([]byte(fmt.Sprintf("page:%d", end)))
+		t := awsapi.PageToken{Offset: end, Hash: hash}.Encode()
 		return out, &t, nil
 	}
 	return out, nil, nil
@@ -473,7 +501,7 @@ type PutPolicyInput struct {
 	ScalableDimension                        *string               `json:"ScalableDimension"`
 	PolicyType                               *string               `json:"PolicyType"`
 	TargetTrackingScalingPolicyConfiguration *TargetTrackingConfig `json:"TargetTrackingScalingPolicyConfiguration"`
-	StepScalingPolicyConfiguration           any                   `json:"StepScalingPolicyConfiguration"`
+	StepScalingPolicyConfiguration           *StepScalingConfig    `json:"StepScalingPolicyConfiguration"`
 	PredictiveScalingPolicyConfiguration     any                   `json:"PredictiveScalingPolicyConfiguration"`
 }
 
@@ -503,7 +531,7 @@ func (s *Service) PutScalingPolicy(ctx context.Context, in *PutPolicyInput) (map
 		if tt.TargetValue == nil {
 			v.Add(nil, p+".targetValue", "Member must not be null")
 		} else if math.IsNaN(*tt.TargetValue) || math.Abs(*tt.TargetValue) >= math.Pow(2, 360) {
-			v.Add(*tt.TargetValue, p+".targetValue", "Member must be a finite number less than 2^360 in magnitude")
+			v.Add(strings.Trim(awsjson.FloatText(*tt.TargetValue), `"`), p+".targetValue", "Member must be a finite number less than 2^360 in magnitude")
 		}
 		if pm := tt.PredefinedMetricSpecification; pm != nil {
 			if pm.PredefinedMetricType == nil {
@@ -526,8 +554,18 @@ func (s *Service) PutScalingPolicy(ctx context.Context, in *PutPolicyInput) (map
 	if in.PolicyType != nil {
 		ptype = *in.PolicyType
 	}
-	if ptype != "TargetTrackingScaling" {
-		return nil, validation("Policy type %s is not supported by this server: use TargetTrackingScaling (step scaling needs CloudWatch alarms, which Hearth does not run).", ptype)
+	switch ptype {
+	case "StepScaling":
+		if tt != nil {
+			return nil, validation("TargetTrackingScalingPolicyConfiguration is not allowed for policy type StepScaling")
+		}
+		return s.putStepPolicy(ctx, id, *in.PolicyName, in.StepScalingPolicyConfiguration)
+	case "TargetTrackingScaling":
+		if in.StepScalingPolicyConfiguration != nil {
+			return nil, validation("StepScalingPolicyConfiguration is not allowed for policy type TargetTrackingScaling")
+		}
+	default:
+		return nil, validation("Policy type %s is not supported by this server: use TargetTrackingScaling or StepScaling.", ptype)
 	}
 	if tt == nil {
 		return nil, validation("TargetTrackingScalingPolicyConfiguration is required for policy type TargetTrackingScaling")
@@ -581,23 +619,29 @@ func (s *Service) PutScalingPolicy(ctx context.Context, in *PutPolicyInput) (map
 			pid := uuid.NewString()
 			out.PolicyARN = fmt.Sprintf("arn:aws:autoscaling:%s:%s:scalingPolicy:%s:resource/%s/%s:policyName/%s", s.opts.Region, s.opts.AccountID, pid, id.ns, id.rid, *in.PolicyName)
 			out.CreationTime = awsjson.Timestamp{Time: s.now()}
+		default:
+			return err
+		}
+		if len(out.Alarms) != 2 { // new, or a step policy before
 			alarm := func(kind string) Alarm {
 				name := fmt.Sprintf("TargetTracking-%s-%s-%s", id.rid, kind, uuid.NewString())
 				return Alarm{AlarmName: name, AlarmARN: fmt.Sprintf("arn:aws:cloudwatch:%s:%s:alarm:%s", s.opts.Region, s.opts.AccountID, name)}
 			}
 			out.Alarms = []Alarm{alarm("AlarmHigh"), alarm("AlarmLow")}
-		default:
-			return err
 		}
 		out.PolicyName = *in.PolicyName
 		out.ServiceNamespace, out.ResourceId, out.ScalableDimension = id.ns, id.rid, id.dim
 		out.PolicyType = ptype
 		out.TargetTrackingScalingPolicyConfiguration = tt
+		out.StepScalingPolicyConfiguration = nil
 		out.State = nil // a changed policy starts its evaluation afresh
 		return tx.Put(kindPolicy, key, out.CreationTime.Time, out)
 	})
 	if err != nil {
 		return nil, err
+	}
+	if err := s.putPolicyAlarms(ctx, &out.ScalingPolicy); err != nil {
+		s.log.Warn("target tracking alarms", "policy", out.PolicyName, "err", err)
 	}
 	return map[string]any{"PolicyARN": out.PolicyARN, "Alarms": out.Alarms}, nil
 }
@@ -640,7 +684,7 @@ type DescribePoliciesInput struct {
 // DescribeScalingPolicies lists policies.
 func (s *Service) DescribeScalingPolicies(ctx context.Context, in *DescribePoliciesInput) (map[string]any, error) {
 	return describe(ctx, s, kindPolicy, "ScalingPolicies", &awserr.Violations{},
-		listQuery{ns: in.ServiceNamespace, rid: in.ResourceId, dim: in.ScalableDimension, max: in.MaxResults, next: in.NextToken},
+		listQuery{ns: in.ServiceNamespace, rid: in.ResourceId, dim: in.ScalableDimension, max: in.MaxResults, next: in.NextToken, filter: in.PolicyNames},
 		func(p policyRecord) (targetID, bool) {
 			return targetID{p.ServiceNamespace, p.ResourceId, p.ScalableDimension},
 				len(in.PolicyNames) == 0 || contains(in.PolicyNames, p.PolicyName)
@@ -650,7 +694,19 @@ func (s *Service) DescribeScalingPolicies(ctx context.Context, in *DescribePolic
 
 // DeleteScalingPolicy deletes a policy.
 func (s *Service) DeleteScalingPolicy(ctx context.Context, in *TargetInput) (struct{}, error) {
-	return struct{}{}, s.deleteNamed(ctx, kindPolicy, in, in.PolicyName, "policyName", "scaling policy", "policy name")
+	var alarms []Alarm
+	if in.PolicyName != nil && in.ServiceNamespace != nil && in.ResourceId != nil && in.ScalableDimension != nil {
+		var p policyRecord
+		_ = s.store.View(ctx, func(tx *store.Tx) error {
+			return tx.Get(kindPolicy, exactKey(*in.ServiceNamespace, *in.ResourceId, *in.ScalableDimension, *in.PolicyName), &p)
+		})
+		alarms = p.Alarms
+	}
+	if err := s.deleteNamed(ctx, kindPolicy, in, in.PolicyName, "policyName", "scaling policy", "policy name"); err != nil {
+		return struct{}{}, err
+	}
+	s.deleteAlarms(ctx, alarms)
+	return struct{}{}, nil
 }
 
 // deleteNamed deletes the record of kind called name on in's target, or
@@ -799,7 +855,7 @@ type DescribeScheduledInput struct {
 // DescribeScheduledActions lists scheduled actions.
 func (s *Service) DescribeScheduledActions(ctx context.Context, in *DescribeScheduledInput) (map[string]any, error) {
 	return describe(ctx, s, kindAction, "ScheduledActions", &awserr.Violations{},
-		listQuery{ns: in.ServiceNamespace, rid: in.ResourceId, dim: in.ScalableDimension, max: in.MaxResults, next: in.NextToken},
+		listQuery{ns: in.ServiceNamespace, rid: in.ResourceId, dim: in.ScalableDimension, max: in.MaxResults, next: in.NextToken, filter: in.ScheduledActionNames},
 		func(a scheduledRecord) (targetID, bool) {
 			return targetID{a.ServiceNamespace, a.ResourceId, a.ScalableDimension},
 				len(in.ScheduledActionNames) == 0 || contains(in.ScheduledActionNames, a.ScheduledActionName)
@@ -828,7 +884,7 @@ type DescribeActivitiesInput struct {
 func (s *Service) DescribeScalingActivities(ctx context.Context, in *DescribeActivitiesInput) (map[string]any, error) {
 	includeNotScaled := in.IncludeNotScaledActivities != nil && *in.IncludeNotScaledActivities
 	return describeOrdered(ctx, s, kindActivity, "ScalingActivities", &awserr.Violations{},
-		listQuery{ns: in.ServiceNamespace, rid: in.ResourceId, dim: in.ScalableDimension, max: in.MaxResults, next: in.NextToken},
+		listQuery{ns: in.ServiceNamespace, rid: in.ResourceId, dim: in.ScalableDimension, max: in.MaxResults, next: in.NextToken, filter: includeNotScaled},
 		func(a ScalingActivity) (targetID, bool) {
 			return targetID{a.ServiceNamespace, a.ResourceId, a.ScalableDimension},
 				len(a.NotScaledReasons) == 0 || includeNotScaled
@@ -844,6 +900,7 @@ func (s *Service) DescribeScalingActivities(ctx context.Context, in *DescribeAct
 // listQuery is what every Describe operation filters and pages by.
 type listQuery struct {
 	ns, rid, dim *string
+	filter       any // the operation's other filters, which a page token is bound to
 	max          *int32
 	next         *string
 }
@@ -883,7 +940,7 @@ func describeOrdered[T any](ctx context.Context, s *Service, kind store.Kind, ke
 		}
 		kept = append(kept, render(r))
 	}
-	items, next, err := pageOf(kept, q.max, q.next)
+	items, next, err := pageOf(kept, q.max, q.next, awsapi.RequestHash(key, q.ns, q.rid, q.dim, q.filter))
 	if err != nil {
 		return nil, err
 	}

@@ -85,6 +85,7 @@ type ScalingPolicy struct {
 	ScalableDimension                        string                `json:"ScalableDimension"`
 	PolicyType                               string                `json:"PolicyType"`
 	TargetTrackingScalingPolicyConfiguration *TargetTrackingConfig `json:"TargetTrackingScalingPolicyConfiguration,omitempty"`
+	StepScalingPolicyConfiguration           *StepScalingConfig    `json:"StepScalingPolicyConfiguration,omitempty"`
 	Alarms                                   []Alarm               `json:"Alarms"`
 	CreationTime                             awsjson.Timestamp     `json:"CreationTime"`
 }

@@ -15,7 +15,13 @@ import (
 type Error struct {
 	Code    string // e.g. "ValidationException"
 	Message string
-	Status  int // HTTP status; 0 means 400
+	// Type is the error's shape id where the JSON and CBOR protocols name
+	// it differently from Code, as awsQuery-compatible services do
+	// (CloudWatch: Code InvalidParameterValue, Type
+	// com.amazonaws.cloudwatch#InvalidParameterValueException). Empty
+	// means Code.
+	Type   string
+	Status int // HTTP status; 0 means 400
 	// Fault is "Sender" for client errors and "Receiver" for server errors,
 	// as awsQuery-compatible services report it.
 	Fault string
@@ -34,6 +40,29 @@ func (e *Error) HTTPStatus() int {
 	}
 	return e.Status
 }
+
+// TypeName is the __type of the error's JSON and CBOR bodies.
+func (e *Error) TypeName() string {
+	if e.Type != "" {
+		return e.Type
+	}
+	return e.Code
+}
+
+// FaultName is "Sender" for client errors and "Receiver" for server ones.
+func (e *Error) FaultName() string {
+	if e.Fault != "" {
+		return e.Fault
+	}
+	if e.HTTPStatus() >= 500 {
+		return "Receiver"
+	}
+	return "Sender"
+}
+
+// QueryHeader is the X-Amzn-Query-Error value that tells awsQuery-compatible
+// clients the error's awsQuery code.
+func (e *Error) QueryHeader() string { return e.Code + ";" + e.FaultName() }
 
 // New returns an error with the given code, status and formatted message.
 func New(code string, status int, format string, args ...any) *Error {

@@ -26,3 +26,18 @@ func TestViolationsMessage(t *testing.T) {
 		t.Fatalf("got %q", e.Message)
 	}
 }
+
+func TestTypeFaultAndQueryHeader(t *testing.T) {
+	e := New("InvalidParameterValue", 400, "bad")
+	e.Type = "com.amazonaws.cloudwatch#InvalidParameterValueException"
+	if e.TypeName() != e.Type || e.FaultName() != "Sender" || e.QueryHeader() != "InvalidParameterValue;Sender" {
+		t.Fatalf("%s %s %s", e.TypeName(), e.FaultName(), e.QueryHeader())
+	}
+	v := Validation("x")
+	if v.TypeName() != "ValidationException" {
+		t.Fatalf("TypeName without Type = %s", v.TypeName())
+	}
+	if in := Internal("InternalFailure"); in.FaultName() != "Receiver" || New("X", 503, "down").FaultName() != "Receiver" {
+		t.Fatal("server errors are the Receiver's fault")
+	}
+}

@@ -8,76 +8,21 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"strconv"
 	"time"
 
+	"hearth/internal/awsapi"
 	"hearth/internal/awserr"
 )
 
-// Timestamp is a time sent as JSON epoch seconds with a fractional part, as
-// the AWS JSON protocols require. It also decodes ISO-8601 strings, which
-// some clients send.
-type Timestamp struct{ time.Time }
+// Timestamp is a time sent as JSON epoch seconds, the shared codec of
+// every Hearth protocol.
+type Timestamp = awsapi.Timestamp
 
 // At wraps t.
-func At(t time.Time) *Timestamp { return &Timestamp{t} }
-
-// MarshalJSON writes epoch seconds with millisecond precision.
-func (t Timestamp) MarshalJSON() ([]byte, error) {
-	ms := t.UnixMilli()
-	return []byte(strconv.FormatFloat(float64(ms)/1000, 'f', -1, 64)), nil
-}
-
-// Timestamps run from the year 1 to the end of 9999, in either form: what
-// can be written can be read back.
-var (
-	minTime = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)
-	maxTime = time.Date(9999, 12, 31, 23, 59, 59, 999e6, time.UTC)
-)
-
-// UnmarshalJSON accepts a number of epoch seconds or an RFC 3339 string,
-// within the same range either way.
-func (t *Timestamp) UnmarshalJSON(b []byte) error {
-	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02"} {
-			if v, err := time.Parse(layout, s); err == nil {
-				if v.Before(minTime) || v.After(maxTime) {
-					return fmt.Errorf("timestamp %q out of range", s)
-				}
-				t.Time = v.UTC()
-				return nil
-			}
-		}
-		if f, err := strconv.ParseFloat(s, 64); err == nil {
-			return t.setEpoch(f)
-		}
-		return fmt.Errorf("invalid timestamp %q", s)
-	}
-	f, err := strconv.ParseFloat(string(b), 64)
-	if err != nil {
-		return fmt.Errorf("invalid timestamp %s", b)
-	}
-	return t.setEpoch(f)
-}
-
-func (t *Timestamp) setEpoch(f float64) error {
-	if math.IsNaN(f) || math.IsInf(f, 0) || f < float64(minTime.Unix()) || f > float64(maxTime.Unix())+1 {
-		return fmt.Errorf("timestamp %v out of range", f)
-	}
-	// A float64 of epoch seconds carries about microsecond precision; round
-	// there, so 1716220800.123 is .123 and not .122999907.
-	sec, frac := math.Modf(f)
-	t.Time = time.Unix(int64(sec), int64(math.Round(frac*1e6))*1e3).UTC()
-	return nil
-}
+func At(t time.Time) *Timestamp { return awsapi.At(t) }
 
 // MaxBody bounds a control-plane request body.
 const MaxBody = 8 << 20
@@ -103,7 +48,7 @@ func DecodeBytes(body []byte, v any) error {
 	if len(body) == 0 {
 		return nil
 	}
-	if err := json.Unmarshal(body, v); err != nil {
+	if err := Unmarshal(body, v); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
 			return awserr.New("SerializationException", http.StatusBadRequest,
@@ -117,7 +62,7 @@ func DecodeBytes(body []byte, v any) error {
 // Write sends v as a successful response with the given JSON content type
 // ("application/x-amz-json-1.1" or "-1.0").
 func Write(w http.ResponseWriter, contentType string, v any) {
-	b, err := json.Marshal(v)
+	b, err := Marshal(v)
 	if err != nil {
 		WriteError(w, contentType, awserr.Internal("InternalFailure"))
 		return
@@ -131,7 +76,7 @@ func Write(w http.ResponseWriter, contentType string, v any) {
 // WriteError sends e as {"__type": code, "message": …} with the
 // X-Amzn-ErrorType header, which every AWS SDK reads.
 func WriteError(w http.ResponseWriter, contentType string, e *awserr.Error) {
-	body := map[string]any{"__type": e.Code, "message": e.Message}
+	body := map[string]any{"__type": e.TypeName(), "message": e.Message}
 	for k, v := range e.Fields {
 		body[k] = v
 	}

@@ -112,7 +112,7 @@ func decodeQueryValue(n *qnode, path string, rv reflect.Value) error {
 		if err != nil {
 			return badQueryValue(path, n.value)
 		}
-		rv.Set(reflect.ValueOf(Timestamp{tm}))
+		rv.Set(reflect.ValueOf(Timestamp{Time: tm}))
 		return nil
 	}
 	switch t.Kind() {
@@ -328,10 +328,10 @@ func queryResponse(op string, out any, requestID string) []byte {
 func queryError(e *apiError, requestID string) []byte {
 	var b bytes.Buffer
 	b.WriteString(xml.Header)
-	b.WriteString(`<ErrorResponse xmlns="` + xmlNamespace + `"><Error><Type>` + e.kind.faultType() + "</Type><Code>")
-	xmlText(&b, e.kind.code)
+	b.WriteString(`<ErrorResponse xmlns="` + xmlNamespace + `"><Error><Type>` + e.FaultName() + "</Type><Code>")
+	xmlText(&b, e.Code)
 	b.WriteString("</Code><Message>")
-	xmlText(&b, e.message)
+	xmlText(&b, e.Message)
 	b.WriteString("</Message></Error><RequestId>")
 	xmlText(&b, requestID)
 	b.WriteString("</RequestId></ErrorResponse>")

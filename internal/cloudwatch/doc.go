@@ -1,7 +1,12 @@
 // Package cloudwatch serves the CloudWatch metrics API — GetMetricStatistics,
 // GetMetricData (MetricStat queries; metric math is refused),
 // ListMetrics and PutMetricData — over a metrics.Store, so the AWS CLI,
-// boto3 and the AWS SDKs read Hearth's metrics with --endpoint-url.
+// boto3 and the AWS SDKs read Hearth's metrics with --endpoint-url; and,
+// with Alarms, metric alarms: PutMetricAlarm, DescribeAlarms,
+// DescribeAlarmsForMetric, DeleteAlarms, SetAlarmState,
+// Enable/DisableAlarmActions, DescribeAlarmHistory and alarm tags, stored
+// in the embedded store and evaluated (package alarm) each time a period
+// ends, running Application Auto Scaling actions through an ActionRunner.
 //
 // One http.Handler speaks the three protocols CloudWatch clients use:
 //

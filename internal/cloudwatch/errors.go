@@ -3,6 +3,8 @@ package cloudwatch
 import (
 	"fmt"
 	"net/http"
+
+	"hearth/internal/awserr"
 )
 
 // errorKind is one CloudWatch error: its model shape name, its awsQuery
@@ -26,16 +28,16 @@ var (
 	errTooLarge                    = errorKind{"", "RequestEntityTooLarge", http.StatusRequestEntityTooLarge, true}
 )
 
-// apiError is an error answered to the client in the request's protocol.
-type apiError struct {
-	kind    errorKind
-	message string
-}
-
-func (e *apiError) Error() string { return e.kind.code + ": " + e.message }
+// apiError is an error answered to the client in the request's protocol:
+// the one AWS error type every Hearth API uses.
+type apiError = awserr.Error
 
 func newError(k errorKind, format string, a ...any) *apiError {
-	return &apiError{kind: k, message: fmt.Sprintf(format, a...)}
+	e := &apiError{Code: k.code, Status: k.status, Fault: k.faultType(), Message: fmt.Sprintf(format, a...)}
+	if k.shape != "" {
+		e.Type = k.typeName()
+	}
+	return e
 }
 
 func invalidValue(format string, a ...any) *apiError {
@@ -56,16 +58,6 @@ func (k errorKind) typeName() string {
 		return k.code
 	}
 	return "com.amazonaws.cloudwatch#" + k.shape
-}
-
-// queryHeader is the X-Amzn-Query-Error value, telling query-compatible
-// clients the awsQuery code.
-func (k errorKind) queryHeader() string {
-	fault := "Sender"
-	if !k.sender {
-		fault = "Receiver"
-	}
-	return k.code + ";" + fault
 }
 
 func (k errorKind) faultType() string {

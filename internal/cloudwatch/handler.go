@@ -17,6 +17,7 @@ import (
 	"github.com/fxamacker/cbor/v2"
 	"github.com/google/uuid"
 
+	"hearth/internal/awsjson"
 	"hearth/internal/metrics"
 )
 
@@ -47,6 +48,8 @@ type Options struct {
 	Account string
 	// MaxBodyBytes bounds request bodies; zero means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// Alarms serves the metric alarm operations; nil refuses them.
+	Alarms *Alarms
 }
 
 type protocol int
@@ -67,6 +70,7 @@ type handler struct {
 	clock   metrics.Clock
 	account string
 	maxBody int64
+	alarms  *Alarms
 	dec     cbor.DecMode
 	enc     cbor.EncMode
 }
@@ -86,6 +90,7 @@ func NewHandler(store *metrics.Store, opts Options) http.Handler {
 		clock:   opts.Clock,
 		account: opts.Account,
 		maxBody: opts.MaxBodyBytes,
+		alarms:  opts.Alarms,
 	}
 	if h.log == nil {
 		h.log = slog.Default()
@@ -231,7 +236,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			log.ErrorContext(r.Context(), "cloudwatch request failed", "err", err)
 			ae = newError(errInternal, "An internal error occurred.")
 		} else {
-			log.DebugContext(r.Context(), "cloudwatch request rejected", "code", ae.kind.code, "message", ae.message)
+			log.DebugContext(r.Context(), "cloudwatch request rejected", "code", ae.Code, "message", ae.Message)
 		}
 		h.writeError(w, r, proto, ae, requestID)
 		return
@@ -266,7 +271,7 @@ func (h *handler) serve(r *http.Request, w http.ResponseWriter, proto protocol, 
 			if len(bytes.TrimSpace(body)) == 0 {
 				return nil
 			}
-			if err := json.Unmarshal(body, v); err != nil {
+			if err := awsjson.Unmarshal(body, v); err != nil {
 				return newError(errSerialization, "Cannot decode the JSON request body: %v", err)
 			}
 			return nil
@@ -303,6 +308,32 @@ func (h *handler) serve(r *http.Request, w http.ResponseWriter, proto protocol, 
 		return call(ctx, decode, h.listMetrics)
 	case "PutMetricData":
 		return call(ctx, decode, h.putMetricData)
+	}
+	if a := h.alarms; a != nil {
+		switch *op {
+		case "PutMetricAlarm":
+			return call(ctx, decode, a.putMetricAlarm)
+		case "DescribeAlarms":
+			return call(ctx, decode, a.describeAlarms)
+		case "DescribeAlarmsForMetric":
+			return call(ctx, decode, a.describeAlarmsForMetric)
+		case "DeleteAlarms":
+			return call(ctx, decode, a.deleteAlarms)
+		case "SetAlarmState":
+			return call(ctx, decode, a.setAlarmState)
+		case "EnableAlarmActions":
+			return call(ctx, decode, a.enableAlarmActions)
+		case "DisableAlarmActions":
+			return call(ctx, decode, a.disableAlarmActions)
+		case "DescribeAlarmHistory":
+			return call(ctx, decode, a.describeAlarmHistory)
+		case "TagResource":
+			return call(ctx, decode, a.tagResource)
+		case "UntagResource":
+			return call(ctx, decode, a.untagResource)
+		case "ListTagsForResource":
+			return call(ctx, decode, a.listTagsForResource)
+		}
 	}
 	if proto == protoQuery {
 		return nil, newError(errInvalidAction, "The action %s is not valid for this web service.", truncate(*op))
@@ -369,7 +400,7 @@ func (h *handler) writeOutput(w http.ResponseWriter, r *http.Request, proto prot
 		body, err = h.enc.Marshal(out)
 	case protoJSON:
 		w.Header().Set("Content-Type", jsonContentType(r))
-		body, err = json.Marshal(out)
+		body, err = awsjson.Marshal(out)
 	case protoQuery:
 		w.Header().Set("Content-Type", "text/xml")
 		body = queryResponse(op, out, requestID)
@@ -387,11 +418,11 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, proto proto
 	var body []byte
 	switch proto {
 	case protoCBOR, protoJSON:
-		fields := map[string]string{"__type": e.kind.typeName(), "message": e.message}
-		if e.kind == errInternal {
-			fields["Message"] = e.message // that shape's member is capitalised
+		fields := map[string]string{"__type": e.TypeName(), "message": e.Message}
+		if e.Code == errInternal.code {
+			fields["Message"] = e.Message // that shape's member is capitalised
 		}
-		w.Header().Set("X-Amzn-Query-Error", e.kind.queryHeader())
+		w.Header().Set("X-Amzn-Query-Error", e.QueryHeader())
 		if proto == protoCBOR {
 			w.Header().Set("Smithy-Protocol", "rpc-v2-cbor")
 			w.Header().Set("Content-Type", "application/cbor")
@@ -404,6 +435,6 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, proto proto
 		w.Header().Set("Content-Type", "text/xml")
 		body = queryError(e, requestID)
 	}
-	w.WriteHeader(e.kind.status)
+	w.WriteHeader(e.HTTPStatus())
 	w.Write(body)
 }

@@ -2,11 +2,8 @@ package cloudwatch
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"math"
 	"regexp"
 	"slices"
@@ -15,6 +12,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"hearth/internal/awsapi"
+	"hearth/internal/awsjson"
 	"hearth/internal/metrics"
 )
 
@@ -113,12 +112,19 @@ func checkPeriod(p *int32, param string) (time.Duration, error) {
 	return time.Duration(v) * time.Second, nil
 }
 
+// unitOrder lists the standard units in the order CloudWatch's messages
+// list them.
+var unitOrder = []string{"Seconds", "Microseconds", "Milliseconds", "Bytes", "Kilobytes", "Megabytes", "Gigabytes", "Terabytes",
+	"Bits", "Kilobits", "Megabits", "Gigabits", "Terabits", "Percent", "Count", "Bytes/Second", "Kilobytes/Second",
+	"Megabytes/Second", "Gigabytes/Second", "Terabytes/Second", "Bits/Second", "Kilobits/Second", "Megabits/Second",
+	"Gigabits/Second", "Terabits/Second", "Count/Second", "None"}
+
 func checkUnit(u *string, param string) (metrics.Unit, error) {
 	if u == nil {
 		return "", nil
 	}
 	if !metrics.Unit(*u).Valid() {
-		return "", invalidValue("The value %s for parameter %s is not a valid unit.", truncate(*u), param)
+		return "", invalidValue("The parameter %s must be a value in the set [ %s ].", param, strings.Join(unitOrder, ", "))
 	}
 	return metrics.Unit(*u), nil
 }
@@ -157,7 +163,8 @@ func parsePercentile(s string) (float64, bool) {
 
 func checkDouble(v float64, param string) error {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return invalidValue("The value %v for parameter %s is not a finite number.", v, param)
+		// AWS's words, with Java's names for the values.
+		return invalidValue("The value %s for parameter %s is invalid.", strings.Trim(awsjson.FloatText(v), `"`), param)
 	}
 	if a := math.Abs(v); a > maxMagnitude || a != 0 && a < minMagnitude {
 		return invalidValue("The value %v for parameter %s is out of range: magnitudes must be 0 or between %v and %v.", v, param, minMagnitude, maxMagnitude)
@@ -250,7 +257,7 @@ func (h *handler) getMetricStatistics(ctx context.Context, in *getMetricStatisti
 	}
 	out := &getMetricStatisticsOutput{Label: *in.MetricName, Datapoints: make([]datapoint, 0, len(dps))}
 	for _, dp := range dps {
-		d := datapoint{Timestamp: &Timestamp{dp.Timestamp}, Unit: string(dp.Unit)}
+		d := datapoint{Timestamp: &Timestamp{Time: dp.Timestamp}, Unit: string(dp.Unit)}
 		for _, st := range in.Statistics {
 			v := dp.Statistic(metrics.Statistic(st))
 			switch metrics.Statistic(st) {
@@ -280,42 +287,67 @@ func (h *handler) getMetricStatistics(ctx context.Context, in *getMetricStatisti
 }
 
 // pageToken is the decoded form of a NextToken.
-type pageToken struct {
-	Query  int    `json:"q,omitempty"`
-	Offset int    `json:"o"`
-	Hash   string `json:"h"`
-}
+type pageToken = awsapi.PageToken
 
-func requestHash(parts ...any) string {
-	b, _ := json.Marshal(parts) // request shapes always marshal
-	f := fnv.New64a()
-	f.Write(b)
-	return strconv.FormatUint(f.Sum64(), 36)
-}
+func requestHash(parts ...any) string { return awsapi.RequestHash(parts...) }
 
 func encodeToken(t pageToken) *string {
-	b, _ := json.Marshal(t) // a pageToken always marshals
-	s := base64.RawURLEncoding.EncodeToString(b)
+	s := t.Encode()
 	return &s
 }
 
 func decodeToken(s, hash string) (pageToken, error) {
-	var t pageToken
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err == nil {
-		err = json.Unmarshal(b, &t)
-	}
-	if err != nil || t.Hash != hash || t.Offset < 0 || t.Query < 0 {
+	t, ok := awsapi.DecodePageToken(s, hash)
+	if !ok {
 		return pageToken{}, newError(errInvalidNextToken, "The NextToken is not valid for this request.")
 	}
 	return t, nil
 }
 
+// defaultLabels tells apart the default labels of queries that differ
+// only in their dimensions or statistic, as CloudWatch does: the metric
+// name, then the dimension values when the queries' dimensions differ,
+// then the statistic when their statistics differ.
+func defaultLabels(qs []gmdQuery) {
+	dimsDiffer, statsDiffer := false, false
+	first := -1
+	for i, g := range qs {
+		if !g.defLabel {
+			continue
+		}
+		if first < 0 {
+			first = i
+			continue
+		}
+		dimsDiffer = dimsDiffer || g.dimKey != qs[first].dimKey
+		statsDiffer = statsDiffer || g.statKey != qs[first].statKey
+	}
+	for i := range qs {
+		g := &qs[i]
+		if !g.defLabel {
+			continue
+		}
+		parts := []string{g.label}
+		if dimsDiffer {
+			parts = append(parts, g.dimVals...)
+		}
+		if statsDiffer {
+			parts = append(parts, g.statKey)
+		}
+		g.label = strings.Join(parts, " ")
+	}
+}
+
 type gmdQuery struct {
 	id, label string
-	q         metrics.Query
-	stat      metrics.Statistic // when percentile is false
-	pct       bool
+	// For a default label: the dimension values in request order, a key
+	// for the dimension set, and the statistic.
+	defLabel        bool
+	dimVals         []string
+	dimKey, statKey string
+	q               metrics.Query
+	stat            metrics.Statistic // when percentile is false
+	pct             bool
 }
 
 var timezonePattern = regexp.MustCompile(`^[+-]([01][0-9]|2[0-3])[0-5][0-9]$`)
@@ -408,6 +440,17 @@ func (h *handler) getMetricData(ctx context.Context, in *getMetricDataInput) (*g
 		}
 		if mq.Label != nil && *mq.Label != "" {
 			g.label = *mq.Label
+		} else {
+			g.defLabel, g.statKey = true, *ms.Stat
+			for _, d := range ms.Metric.Dimensions {
+				g.dimVals = append(g.dimVals, *d.Value)
+			}
+			keys := make([]string, len(dims))
+			for i, d := range dims {
+				keys[i] = d.Name + "=" + d.Value
+			}
+			slices.Sort(keys)
+			g.dimKey = strings.Join(keys, "\x00")
 		}
 		g.q.Metric = metrics.MetricID{Namespace: *ms.Metric.Namespace, Name: *ms.Metric.MetricName, Dimensions: dims}
 		g.q.Unit = unit
@@ -416,6 +459,7 @@ func (h *handler) getMetricData(ctx context.Context, in *getMetricDataInput) (*g
 			queries = append(queries, g)
 		}
 	}
+	defaultLabels(queries)
 	hash := requestHash(in.MetricDataQueries, in.StartTime, in.EndTime, descending)
 	var tok pageToken
 	if in.NextToken != nil {
@@ -460,7 +504,7 @@ func (h *handler) getMetricData(ctx context.Context, in *getMetricDataInput) (*g
 			if budget == 0 {
 				break
 			}
-			res.Timestamps = append(res.Timestamps, Timestamp{dp.Timestamp})
+			res.Timestamps = append(res.Timestamps, Timestamp{Time: dp.Timestamp})
 			res.Values = append(res.Values, v)
 			budget--
 		}
@@ -594,16 +638,20 @@ func checkDatum(d metricDatum, p string, now time.Time) (datum, error) {
 			return out, invalidValue("The parameter %s.Timestamp must specify a time no more than two hours in the future.", p)
 		}
 	}
-	forms := 0
-	for _, set := range []bool{d.Value != nil, d.StatisticValues != nil, len(d.Values) > 0} {
-		if set {
-			forms++
+	var given []string
+	for _, f := range []struct {
+		set  bool
+		name string
+	}{{d.Value != nil, "Value"}, {d.StatisticValues != nil, "StatisticValues"}, {len(d.Values) > 0, "Values"}} {
+		if f.set {
+			given = append(given, p+"."+f.name)
 		}
 	}
 	switch {
-	case forms > 1:
-		return out, combination("The parameters %s.Value, %s.StatisticValues and %s.Values are mutually exclusive.", p, p, p)
-	case forms == 0:
+	case len(given) > 1:
+		// AWS's words name the first two fields given.
+		return out, combination("The parameters %s and %s are mutually exclusive and you have specified both.", given[0], given[1])
+	case len(given) == 0:
 		return out, newError(errMissingParameter, "One of the parameters %s.Value, %s.StatisticValues or %s.Values is required.", p, p, p)
 	case len(d.Counts) > 0 && len(d.Values) == 0:
 		return out, combination("The parameter %s.Counts requires %s.Values.", p, p)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -291,5 +292,59 @@ func TestSDKErrors(t *testing.T) {
 				t.Error("empty error message")
 			}
 		})
+	}
+}
+
+// TestSDKDefaultLabelsTellQueriesApart: queries of one metric that differ
+// in statistic or dimensions get default labels naming the difference.
+func TestSDKDefaultLabelsTellQueriesApart(t *testing.T) {
+	env := newTestEnv(t)
+	cw := newSDKClient(env)
+	q := func(id, stat string, dims []types.Dimension, label *string) types.MetricDataQuery {
+		return types.MetricDataQuery{Id: aws.String(id), Label: label, MetricStat: &types.MetricStat{Period: aws.Int32(60), Stat: aws.String(stat),
+			Metric: &types.Metric{Namespace: aws.String("AWS/SageMaker"), MetricName: aws.String("Invocations"), Dimensions: dims}}}
+	}
+	other := []types.Dimension{{Name: aws.String("EndpointName"), Value: aws.String("other-ep")}, sdkDims[1]}
+	for _, tc := range []struct {
+		name    string
+		queries []types.MetricDataQuery
+		want    []string
+	}{
+		{"one query", []types.MetricDataQuery{q("a", "Sum", sdkDims, nil)}, []string{"Invocations"}},
+		{"two statistics", []types.MetricDataQuery{q("a", "Sum", sdkDims, nil), q("b", "Average", sdkDims, nil)}, []string{"Invocations Sum", "Invocations Average"}},
+		{"two endpoints", []types.MetricDataQuery{q("a", "Sum", sdkDims, nil), q("b", "Sum", other, nil)}, []string{"Invocations my-ep AllTraffic", "Invocations other-ep AllTraffic"}},
+		{"explicit labels stay", []types.MetricDataQuery{q("a", "Sum", sdkDims, aws.String("mine")), q("b", "p90", sdkDims, nil)}, []string{"mine", "Invocations"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := cw.GetMetricData(context.Background(), &cloudwatch.GetMetricDataInput{StartTime: aws.Time(t0), EndTime: aws.Time(t0.Add(time.Hour)), MetricDataQueries: tc.queries})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, r := range out.MetricDataResults {
+				got = append(got, aws.ToString(r.Label))
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Fatalf("labels %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestSDKMessagesInAWSWords(t *testing.T) {
+	cw := newSDKClient(newTestEnv(t))
+	ctx := context.Background()
+	_, err := cw.PutMetricData(ctx, &cloudwatch.PutMetricDataInput{Namespace: aws.String("N"), MetricData: []types.MetricDatum{
+		{MetricName: aws.String("m"), Value: aws.Float64(1)},
+		{MetricName: aws.String("m"), Value: aws.Float64(1), StatisticValues: &types.StatisticSet{SampleCount: aws.Float64(1), Sum: aws.Float64(1), Minimum: aws.Float64(1), Maximum: aws.Float64(1)}}}})
+	var ae smithy.APIError
+	if !errors.As(err, &ae) || ae.ErrorMessage() != "The parameters MetricData.member.2.Value and MetricData.member.2.StatisticValues are mutually exclusive and you have specified both." {
+		t.Fatalf("both Value and StatisticValues: %v", err)
+	}
+	_, err = cw.PutMetricData(ctx, &cloudwatch.PutMetricDataInput{Namespace: aws.String("N"), MetricData: []types.MetricDatum{
+		{MetricName: aws.String("m"), Value: aws.Float64(1), Unit: "Furlongs"}}})
+	if !errors.As(err, &ae) || !strings.HasPrefix(ae.ErrorMessage(), "The parameter MetricData.member.1.Unit must be a value in the set [ Seconds, Microseconds, Milliseconds, Bytes,") ||
+		!strings.HasSuffix(ae.ErrorMessage(), "Count/Second, None ].") {
+		t.Fatalf("bad unit: %v", err)
 	}
 }

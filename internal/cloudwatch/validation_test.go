@@ -141,7 +141,7 @@ type validationCase struct {
 
 func validationCases() []validationCase {
 	now := t0.Add(time.Hour)
-	ts := func(t time.Time) *Timestamp { return &Timestamp{t} }
+	ts := func(t time.Time) *Timestamp { return &Timestamp{Time: t} }
 	dims := func(n int) []dimension {
 		d := make([]dimension, n)
 		for i := range d {

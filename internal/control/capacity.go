@@ -49,8 +49,8 @@ func (s *Service) UpdateEndpointWeightsAndCapacities(ctx context.Context, in *Up
 	for i, d := range in.DesiredWeightsAndCapacities {
 		p := fmt.Sprintf("desiredWeightsAndCapacities.%d.member", i+1)
 		checkName(&v, d.VariantName, p+".variantName", entityNameRE, entityNamePattern)
-		if d.DesiredWeight != nil && *d.DesiredWeight < 0 {
-			v.Add(*d.DesiredWeight, p+".desiredWeight", minVal(0))
+		if d.DesiredWeight != nil && !weightOK(*d.DesiredWeight) {
+			v.Add(weightText(*d.DesiredWeight), p+".desiredWeight", minVal(0))
 		}
 		if d.DesiredInstanceCount != nil && *d.DesiredInstanceCount < 0 {
 			v.Add(*d.DesiredInstanceCount, p+".desiredInstanceCount", minVal(0))

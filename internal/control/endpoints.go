@@ -46,8 +46,8 @@ func checkVariant(v *awserr.Violations, pv *ProductionVariant, path string) {
 	if pv.InitialInstanceCount != nil && *pv.InitialInstanceCount < 1 {
 		v.Add(*pv.InitialInstanceCount, path+".initialInstanceCount", minVal(1))
 	}
-	if pv.InitialVariantWeight != nil && *pv.InitialVariantWeight < 0 {
-		v.Add(*pv.InitialVariantWeight, path+".initialVariantWeight", minVal(0))
+	if pv.InitialVariantWeight != nil && !weightOK(*pv.InitialVariantWeight) {
+		v.Add(weightText(*pv.InitialVariantWeight), path+".initialVariantWeight", minVal(0))
 	}
 	if pv.InstanceType != nil && !instanceTypeRE.MatchString(*pv.InstanceType) {
 		v.Add(*pv.InstanceType, path+".instanceType", "Member must satisfy enum value set: [ml.t2.medium, ml.m5.large, ml.m5.xlarge, ml.c5.large, ml.c5.xlarge, ml.g4dn.xlarge, …]")

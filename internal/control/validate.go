@@ -2,10 +2,12 @@ package control
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"strings"
 
 	"hearth/internal/awserr"
+	"hearth/internal/awsjson"
 )
 
 // Field constraints from the SageMaker API model, with the exact constraint
@@ -39,6 +41,22 @@ func minLen(n int) string {
 	return fmt.Sprintf("Member must have length greater than or equal to %d", n)
 }
 func maxVal(n any) string { return fmt.Sprintf("Member must have value less than or equal to %v", n) }
+
+// weightOK reports whether a variant weight is a finite number ≥ 0: the
+// JSON protocol can carry NaN and the infinities, which no weight is.
+func weightOK(w float32) bool {
+	return w >= 0 && !math.IsInf(float64(w), 1)
+}
+
+// weightText renders a weight for a message; NaN and the infinities get
+// the names the AWS JSON protocols give them.
+func weightText(w float32) any {
+	if f := float64(w); math.IsNaN(f) || math.IsInf(f, 0) {
+		return strings.Trim(awsjson.FloatText(f), `"`)
+	}
+	return w
+}
+
 func minVal(n any) string {
 	return fmt.Sprintf("Member must have value greater than or equal to %v", n)
 }

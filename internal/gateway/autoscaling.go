@@ -16,5 +16,8 @@ func AutoScalingOps(a *autoscaling.Service) map[string]operation {
 		"DescribeScheduledActions":  op(a.DescribeScheduledActions),
 		"DeleteScheduledAction":     op(a.DeleteScheduledAction),
 		"DescribeScalingActivities": op(a.DescribeScalingActivities),
+		"TagResource":               op(a.TagResource),
+		"UntagResource":             op(a.UntagResource),
+		"ListTagsForResource":       op(a.ListTagsForResource),
 	}
 }

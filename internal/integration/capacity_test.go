@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"errors"
+	"math"
 	"net/http"
 	"strings"
 	"testing"
@@ -71,6 +72,17 @@ func TestUpdateEndpointWeightsAndCapacitiesScalesProvisionedConcurrency(t *testi
 	})
 	if !errors.As(err, &ae) || ae.ErrorCode() != "ValidationException" {
 		t.Fatalf("unknown variant: %v", err)
+	}
+	// NaN and infinite weights arrive as the JSON strings "NaN" and
+	// "Infinity" and are refused naming the field.
+	for _, w := range []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))} {
+		_, err = sm.UpdateEndpointWeightsAndCapacities(ctx, &sagemaker.UpdateEndpointWeightsAndCapacitiesInput{
+			EndpointName:                aws.String("cap"),
+			DesiredWeightsAndCapacities: []smtypes.DesiredWeightAndCapacity{{VariantName: aws.String("AllTraffic"), DesiredWeight: aws.Float32(w)}},
+		})
+		if !errors.As(err, &ae) || ae.ErrorCode() != "ValidationException" || !strings.Contains(ae.ErrorMessage(), "desiredWeightsAndCapacities.1.member.desiredWeight") {
+			t.Fatalf("weight %v: %v", w, err)
+		}
 	}
 }
 

@@ -50,6 +50,20 @@ func evaluate(p Policy, window []Datapoint, now time.Time) evaluation {
 	return ev
 }
 
+// evaluateInput is evaluate, with the alarm state taken from in.Alarm when
+// given. An alarm in ALARM without a latest datapoint to size the change
+// by counts as none.
+func evaluateInput(in Input, now time.Time) evaluation {
+	ev := evaluate(in.Policy, in.Window, now)
+	if in.Alarm != nil {
+		ev.alarm = *in.Alarm
+		if math.IsNaN(ev.latest) {
+			ev.alarm = AlarmNone
+		}
+	}
+	return ev
+}
+
 func allOf(vs []float64, ok func(float64) bool) bool {
 	for _, v := range vs {
 		if !ok(v) {
@@ -112,7 +126,7 @@ func DecideAll(in []Input, st State, t Target, now time.Time) (Decision, State) 
 	var outEnd time.Time
 	high, stale := false, false
 	for i, x := range in {
-		ev := evaluate(x.Policy, x.Window, now)
+		ev := evaluateInput(x, now)
 		if ev.alarm != AlarmHigh {
 			continue
 		}
@@ -157,7 +171,7 @@ func DecideAll(in []Input, st State, t Target, now time.Time) (Decision, State) 
 	voters, lows, disabledLow := 0, 0, -1
 	var inEnd time.Time
 	for i, x := range in {
-		ev := evaluate(x.Policy, x.Window, now)
+		ev := evaluateInput(x, now)
 		if x.Policy.DisableScaleIn {
 			if ev.alarm == AlarmLow && disabledLow < 0 {
 				disabledLow = i
@@ -180,7 +194,7 @@ func DecideAll(in []Input, st State, t Target, now time.Time) (Decision, State) 
 	}
 	switch {
 	case voters == 0 && disabledLow >= 0:
-		ev := evaluate(in[disabledLow].Policy, in[disabledLow].Window, now)
+		ev := evaluateInput(in[disabledLow], now)
 		return Decision{Desired: t.Current, Direction: In, Alarm: AlarmLow, Policy: disabledLow,
 			Metric: ev.latest, Reason: ReasonScaleInDisabled}, st
 	case voters == 0 || lows < voters:

@@ -252,25 +252,25 @@ func TestDecideAll(t *testing.T) {
 		want Decision
 	}{
 		{"any policy wanting out wins over one wanting in",
-			[]Input{{p, low(20)}, {p, high(60)}},
+			[]Input{{Policy: p, Window: low(20)}, {Policy: p, Window: high(60)}},
 			Decision{Scale: true, Desired: 10, Direction: Out, Alarm: AlarmHigh, Policy: 1, Metric: 60}},
 		{"the largest scale-out wins",
-			[]Input{{p, high(60)}, {p, high(100)}, {p, high(75)}},
+			[]Input{{Policy: p, Window: high(60)}, {Policy: p, Window: high(100)}, {Policy: p, Window: high(75)}},
 			Decision{Scale: true, Desired: 16, Direction: Out, Alarm: AlarmHigh, Policy: 1, Metric: 100}},
 		{"scale in only when every policy wants in",
-			[]Input{{p, low(20)}, {p, quiet}},
+			[]Input{{Policy: p, Window: low(20)}, {Policy: p, Window: quiet}},
 			Decision{Desired: 8, Policy: -1, Metric: nan}},
 		{"all want in: the largest capacity wins",
-			[]Input{{p, low(20)}, {p, low(40)}, {p, low(10)}}, // 4, 7, 2
+			[]Input{{Policy: p, Window: low(20)}, {Policy: p, Window: low(40)}, {Policy: p, Window: low(10)}}, // 4, 7, 2
 			Decision{Scale: true, Desired: 7, Direction: In, Alarm: AlarmLow, Policy: 1, Metric: 40}},
 		{"a policy with scale-in disabled has no vote",
-			[]Input{{p, low(20)}, {noIn, quiet}},
+			[]Input{{Policy: p, Window: low(20)}, {Policy: noIn, Window: quiet}},
 			Decision{Scale: true, Desired: 4, Direction: In, Alarm: AlarmLow, Policy: 0, Metric: 20}},
 		{"no policy may scale in",
-			[]Input{{noIn, quiet}, {noIn, low(20)}},
+			[]Input{{Policy: noIn, Window: quiet}, {Policy: noIn, Window: low(20)}},
 			Decision{Desired: 8, Direction: In, Alarm: AlarmLow, Policy: 1, Metric: 20, Reason: ReasonScaleInDisabled}},
 		{"an alarm high on a no-scale-in policy still blocks scale-in of the others",
-			[]Input{{p, low(20)}, {noIn, high(60)}},
+			[]Input{{Policy: p, Window: low(20)}, {Policy: noIn, Window: high(60)}},
 			Decision{Scale: true, Desired: 10, Direction: Out, Alarm: AlarmHigh, Policy: 1, Metric: 60}},
 		{"no policies", nil, Decision{Desired: 8, Policy: -1, Metric: nan}},
 	}
@@ -461,9 +461,9 @@ func BenchmarkDecide(b *testing.B) {
 
 func BenchmarkDecideAllThreePolicies(b *testing.B) {
 	in := []Input{
-		{Policy{TargetValue: 50}, window(t0, time.Minute, repeat(20, 15)...)},
-		{Policy{TargetValue: 0.5}, window(t0, time.Minute, repeat(0.7, 15)...)},
-		{Policy{TargetValue: 10, DisableScaleIn: true}, window(t0, time.Minute, repeat(5, 15)...)},
+		{Policy: Policy{TargetValue: 50}, Window: window(t0, time.Minute, repeat(20, 15)...)},
+		{Policy: Policy{TargetValue: 0.5}, Window: window(t0, time.Minute, repeat(0.7, 15)...)},
+		{Policy: Policy{TargetValue: 10, DisableScaleIn: true}, Window: window(t0, time.Minute, repeat(5, 15)...)},
 	}
 	target := Target{Current: 8, Min: 1, Max: 20}
 	for b.Loop() {

@@ -201,4 +201,9 @@ type Decision struct {
 type Input struct {
 	Policy Policy
 	Window []Datapoint
+	// Alarm, when set, is which of the policy's alarms is in ALARM as
+	// CloudWatch evaluated them (AlarmNone when neither); the window then
+	// only supplies the latest datapoint. Unset, the alarms are evaluated
+	// from the window with the same rule.
+	Alarm *Alarm
 }

@@ -44,4 +44,19 @@ try:
     cw.get_metric_statistics(Namespace=ns, MetricName="Latency", StartTime=t0, EndTime=t0 + datetime.timedelta(minutes=1), Period=7, Statistics=["Sum"])
 except ClientError as e:
     out["error"] = {"code": e.response["Error"]["Code"], "status": e.response["ResponseMetadata"]["HTTPStatusCode"], "message": e.response["Error"]["Message"]}
+# NaN and the infinities: AWS's JSON protocols carry them as strings; CloudWatch refuses them.
+out["special"] = {}
+for name, v in [("nan", float("nan")), ("inf", float("inf")), ("-inf", float("-inf"))]:
+    try:
+        cw.put_metric_data(Namespace=ns, MetricData=[{"MetricName": "Special", "Value": v}])
+        out["special"][name] = "accepted"
+    except ClientError as e:
+        out["special"][name] = [e.response["Error"]["Code"], e.response["Error"]["Message"]]
+out["special"]["listed"] = [m["MetricName"] for m in cw.list_metrics(Namespace=ns, MetricName="Special")["Metrics"]]
+cw.put_metric_data(Namespace=ns, MetricData=[{"MetricName": "Bare", "Value": 1.0}])
+out["bare"] = [m.get("Dimensions", "absent") for m in cw.list_metrics(Namespace=ns, MetricName="Bare")["Metrics"]]
+try:
+    cw.put_metric_data(Namespace=ns, MetricData=[{"MetricName": "Both", "Value": 1.0, "Values": [2.0]}])
+except ClientError as e:
+    out["both"] = [e.response["Error"]["Code"], e.response["Error"]["Message"]]
 print(json.dumps(out))
