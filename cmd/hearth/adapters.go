@@ -35,8 +35,8 @@ func (t scalingTargets) Capacity(ctx context.Context, endpoint, variant string) 
 	return c, nil
 }
 
-// SetCapacity applies the change and waits until the new warm workers are
-// serving, so that the scaling activity ends when the change is done.
+// SetCapacity applies the change; Settled then says when the new warm
+// workers serve, so that the scaling activity ends when the change is done.
 func (t scalingTargets) SetCapacity(ctx context.Context, endpoint, variant, dimension string, n int) error {
 	want := control.DesiredWeightAndCapacity{VariantName: &variant}
 	c := int32(n)
@@ -48,13 +48,18 @@ func (t scalingTargets) SetCapacity(ctx context.Context, endpoint, variant, dime
 	_, err := t.control.UpdateEndpointWeightsAndCapacities(ctx, &control.UpdateWeightsInput{
 		EndpointName: &endpoint, DesiredWeightsAndCapacities: []control.DesiredWeightAndCapacity{want},
 	})
-	if err != nil {
-		return err
-	}
+	return err
+}
+
+// Settled waits (bounded by the startup timeout) until the endpoint is
+// InService again after a capacity change.
+func (t scalingTargets) Settled(ctx context.Context, endpoint string) error {
 	ctx, cancel := context.WithTimeout(ctx, t.wait)
 	defer cancel()
 	return t.control.WaitInService(ctx, endpoint)
 }
+
+var _ autoscaling.Settler = scalingTargets{}
 
 // workerLogs sends what workers print to CloudWatch Logs' store, where
 // SageMaker puts it: group /aws/sagemaker/Endpoints/<endpoint>, stream

@@ -47,6 +47,7 @@ func activityID() string {
 }
 
 // setCapacity changes the target's capacity to n and records the activity.
+// Called with s.mu held.
 func (s *Service) setCapacity(ctx context.Context, t ScalableTarget, n int, cause string) error {
 	ep, variant, err := parseResourceID(t.ResourceId)
 	if err != nil {
@@ -55,6 +56,31 @@ func (s *Service) setCapacity(ctx context.Context, t ScalableTarget, n int, caus
 	noun := capacityNoun(t.ScalableDimension)
 	a := s.activity(t, fmt.Sprintf("Setting desired %s to %d.", noun, n), cause)
 	err = s.targets.SetCapacity(ctx, ep, variant, t.ScalableDimension, n)
+	settler, waits := s.targets.(Settler)
+	if err != nil || !waits {
+		s.finish(ctx, a, noun, n, err)
+		return err
+	}
+	// Accepted: the activity is InProgress until the new capacity serves,
+	// which is waited for without holding the service's lock.
+	s.record(ctx, a)
+	s.log.Info("scaling activity", "resource", t.ResourceId, "dimension", t.ScalableDimension, "capacity", n, "cause", cause, "status", a.StatusCode)
+	id := targetID{t.ServiceNamespace, t.ResourceId, t.ScalableDimension}
+	s.unsettled[id] = true
+	s.settling.Add(1)
+	go func() {
+		defer s.settling.Done()
+		wctx := context.WithoutCancel(ctx)
+		s.finish(wctx, a, noun, n, settler.Settled(wctx, ep))
+		s.mu.Lock()
+		delete(s.unsettled, id)
+		s.mu.Unlock()
+	}()
+	return nil
+}
+
+// finish records an activity's outcome.
+func (s *Service) finish(ctx context.Context, a ScalingActivity, noun string, n int, err error) {
 	end := awsjson.Timestamp{Time: s.now()}
 	a.EndTime = &end
 	if err != nil {
@@ -65,8 +91,7 @@ func (s *Service) setCapacity(ctx context.Context, t ScalableTarget, n int, caus
 		a.StatusMessage = fmt.Sprintf("Successfully set desired %s to %d. Change successfully fulfilled by sagemaker.", noun, n)
 	}
 	s.record(ctx, a)
-	s.log.Info("scaling activity", "resource", t.ResourceId, "dimension", t.ScalableDimension, "capacity", n, "cause", cause, "status", a.StatusCode)
-	return err
+	s.log.Info("scaling activity", "resource", a.ResourceId, "dimension", a.ScalableDimension, "capacity", n, "cause", a.Cause, "status", a.StatusCode)
 }
 
 // clampLocked brings the target's current capacity into [min, max]. cause

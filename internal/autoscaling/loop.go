@@ -91,6 +91,11 @@ func (s *Service) Tick(ctx context.Context, m Metrics, now time.Time) error {
 	for i := range targets {
 		t := &targets[i]
 		id := targetID{t.ServiceNamespace, t.ResourceId, t.ScalableDimension}
+		if s.unsettled[id] {
+			// Its last change is still coming up: decide again once it
+			// serves.
+			continue
+		}
 		if err := s.runSchedules(ctx, t, id, actions, now); err != nil {
 			errs = append(errs, err)
 		}

@@ -69,6 +69,14 @@ type Targets interface {
 	SetCapacity(ctx context.Context, endpoint, variant, dimension string, n int) error
 }
 
+// Settler is a Targets that can say when an accepted capacity change is
+// done (the new warm workers serve). A change's scaling activity stays
+// InProgress until then — waited for off the service's lock, so a slow
+// change never holds up the loop or the API.
+type Settler interface {
+	Settled(ctx context.Context, endpoint string) error
+}
+
 // Options configure a Service.
 type Options struct {
 	Region, AccountID string
@@ -91,7 +99,16 @@ type Service struct {
 	// notScaled remembers, per target, the last not-scaled situation
 	// recorded, so that it is recorded once and not every period.
 	notScaled map[string]string
+	// settling tracks the goroutines finishing InProgress activities;
+	// unsettled (guarded by mu) the targets they are for, which the loop
+	// leaves alone until their change is done.
+	settling  sync.WaitGroup
+	unsettled map[targetID]bool
 }
+
+// Wait waits for capacity changes still settling (their activities to be
+// recorded as done).
+func (s *Service) Wait() { s.settling.Wait() }
 
 // New returns a Service.
 func New(st *store.Store, targets Targets, opts Options) *Service {
@@ -104,7 +121,7 @@ func New(st *store.Store, targets Targets, opts Options) *Service {
 	if opts.MetricPeriod <= 0 {
 		opts.MetricPeriod = time.Minute
 	}
-	return &Service{store: st, targets: targets, opts: opts, log: opts.Logger, notScaled: map[string]string{}}
+	return &Service{store: st, targets: targets, opts: opts, log: opts.Logger, notScaled: map[string]string{}, unsettled: map[targetID]bool{}}
 }
 
 func (s *Service) now() time.Time { return s.opts.Clock.Now().UTC().Truncate(time.Millisecond) }

@@ -217,6 +217,8 @@ func (s *Service) WaitInService(ctx context.Context, endpoint string) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-s.done:
+			return errors.New("the control plane is shutting down")
 		case <-changed:
 		}
 	}
