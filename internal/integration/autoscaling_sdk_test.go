@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	aas "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
@@ -46,10 +47,9 @@ func TestApplicationAutoScalingAPIWithTheGoSDK(t *testing.T) {
 	if err != nil || !strings.HasPrefix(aws.ToString(out.ScalableTargetARN), "arn:aws:application-autoscaling:us-east-1:000000000000:scalable-target/") {
 		t.Fatalf("register: %v %v", out, err)
 	}
-	// Registering a minimum above the current capacity raises it.
-	if got := currentPC(t, s, "sdk-ep"); got != 3 {
-		t.Fatalf("provisioned concurrency after registering min 3 = %d", got)
-	}
+	// Registering a minimum above the current capacity raises it, as a
+	// scaling activity that completes once the new workers serve.
+	waitFor(t, "provisioned concurrency 3 after registering min 3", 20*time.Second, func() bool { return currentPC(t, s, "sdk-ep") == 3 })
 	targets, err := c.DescribeScalableTargets(ctx, &aas.DescribeScalableTargetsInput{ServiceNamespace: ns, ResourceIds: []string{*rid}})
 	if err != nil || len(targets.ScalableTargets) != 1 || aws.ToInt32(targets.ScalableTargets[0].MinCapacity) != 3 || targets.ScalableTargets[0].CreationTime == nil {
 		t.Fatalf("describe targets: %+v %v", targets, err)
