@@ -66,7 +66,7 @@ func TestFarFutureStartTimeStaysReadable(t *testing.T) {
 	// The loop still runs for everyone: a schedule on the other target fires.
 	if _, err := e.client.PutScheduledAction(ctx, &aas.PutScheduledActionInput{ServiceNamespace: ns,
 		ScheduledActionName: aws.String("soon"), ResourceId: aws.String("endpoint/ep2/variant/AllTraffic"), ScalableDimension: dim,
-		Schedule: aws.String("at(" + e.clock.Now().Add(time.Minute).Format("2006-01-02T15:04:05") + ")"),
+		Schedule:             aws.String("at(" + e.clock.Now().Add(time.Minute).Format("2006-01-02T15:04:05") + ")"),
 		ScalableTargetAction: &aastypes.ScalableTargetAction{MinCapacity: aws.Int32(3)}}); err != nil {
 		t.Fatal(err)
 	}
