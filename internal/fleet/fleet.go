@@ -603,18 +603,18 @@ func (f *Fleet) Close(ctx context.Context) error {
 		for _, g := range gens {
 			for _, pr := range g.poolsIfReady() {
 				pr.mu.Lock()
-				ws := make([]*worker, 0, len(pr.workers))
+				var procs []runtime.Process
 				for _, w := range pr.workers {
-					ws = append(ws, w)
-				}
-				pr.mu.Unlock()
-				for _, w := range ws {
 					if w.proc != nil {
 						w.markStopping()
-						kctx, cancel := context.WithTimeout(context.Background(), time.Second)
-						_ = w.proc.Stop(kctx)
-						cancel()
+						procs = append(procs, w.proc)
 					}
+				}
+				pr.mu.Unlock()
+				for _, p := range procs {
+					kctx, cancel := context.WithTimeout(context.Background(), time.Second)
+					_ = p.Stop(kctx)
+					cancel()
 				}
 			}
 		}
