@@ -27,6 +27,8 @@ import (
 	"hearth/internal/fleet"
 	"hearth/internal/gateway"
 	"hearth/internal/metrics"
+	"hearth/internal/runtime"
+	"hearth/internal/runtime/inprocess"
 	"hearth/internal/runtime/process"
 	"hearth/internal/sigv4"
 	"hearth/internal/store"
@@ -47,6 +49,7 @@ type serveConfig struct {
 	logLevel        string
 	metricPeriod    time.Duration
 	demo            bool
+	builtinRuntime  string
 }
 
 // flagSet declares serve's flags; every flag has a HEARTH_* environment
@@ -80,6 +83,7 @@ func (c *serveConfig) flagSet(getenv func(string) string, out io.Writer) *flag.F
 	fs.StringVar(&c.s3EndpointURL, "s3-endpoint-url", env("HEARTH_S3_ENDPOINT_URL", ""), "S3-compatible endpoint for s3:// model artifacts (HEARTH_S3_ENDPOINT_URL)")
 	fs.DurationVar(&c.metricPeriod, "metric-period", envDur("HEARTH_METRIC_PERIOD", time.Minute), "finest metric period, and the period auto scaling evaluates on (60s = AWS timing; 1s for demos and tests) (HEARTH_METRIC_PERIOD)")
 	fs.BoolVar(&c.demo, "demo", env("HEARTH_DEMO", "") == "true", "deploy the seed example at start: the XGBoost abalone model on an on-demand and a provisioned serverless endpoint (HEARTH_DEMO=true)")
+	fs.StringVar(&c.builtinRuntime, "builtin-runtime", env("HEARTH_BUILTIN_RUNTIME", "process"), "where the built-in XGBoost runtime serves models: process (a worker process each) or in-process (inside the server: sub-millisecond cold starts, no loopback hop; memory estimated, not enforced) (HEARTH_BUILTIN_RUNTIME)")
 	fs.StringVar(&c.logLevel, "log-level", env("HEARTH_LOG_LEVEL", "info"), "debug, info, warn or error (HEARTH_LOG_LEVEL)")
 	return fs
 }
@@ -154,6 +158,9 @@ func newServer(ctx context.Context, cfg serveConfig, logger *slog.Logger) (_ *se
 	default:
 		return nil, usageError{fmt.Errorf("--metric-period %s: give 1s, 5s, 10s, 20s, 30s or 60s", cfg.metricPeriod)}
 	}
+	if cfg.builtinRuntime != "process" && cfg.builtinRuntime != "in-process" {
+		return nil, usageError{fmt.Errorf("--builtin-runtime %q: give process or in-process", cfg.builtinRuntime)}
+	}
 	budget, err := parseBudget(cfg.memoryBudget)
 	if err != nil {
 		return nil, usageError{fmt.Errorf("--memory-budget: %w", err)}
@@ -219,8 +226,13 @@ func newServer(ctx context.Context, cfg serveConfig, logger *slog.Logger) (_ *se
 	}
 	fetcher := artifact.New(artifact.Options{CacheDir: filepath.Join(dataDir, "artifacts"), S3: s3c, Logger: logger})
 	// One standby process per built-in runtime makes its cold starts skip
-	// process start-up.
+	// process start-up; in-process built-in workers need none.
 	s.runtime = &process.Runtime{Cgroups: cgroups, Logger: logger, Standby: 1, Guard: s.guard}
+	var builtin runtime.Runtime
+	if cfg.builtinRuntime == "in-process" {
+		s.runtime.Standby = 0
+		builtin = &inprocess.Runtime{Logger: logger}
+	}
 	if s.metrics, err = metrics.Open(ctx, s.store.DB(), metrics.Options{BasePeriod: cfg.metricPeriod, Logger: logger}); err != nil {
 		return nil, err
 	}
@@ -229,6 +241,7 @@ func newServer(ctx context.Context, cfg serveConfig, logger *slog.Logger) (_ *se
 	s.fleet = fleet.New(fleet.Options{
 		Observer:       fleetMetrics{s.recorder},
 		Runtime:        s.runtime,
+		Builtin:        builtin,
 		Artifacts:      fetchAdapter{fetcher},
 		Clock:          clock.Real{},
 		Logger:         logger,

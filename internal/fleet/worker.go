@@ -26,8 +26,12 @@ func (pr *poolRunner) launch(ctx context.Context, w *worker) error {
 	if err != nil {
 		return err
 	}
+	rt := f.opts.Runtime
+	if spec.Standby && f.opts.Builtin != nil {
+		rt = f.opts.Builtin
+	}
 	t0 := time.Now()
-	proc, err := f.opts.Runtime.Start(ctx, spec)
+	proc, err := rt.Start(ctx, spec)
 	if err != nil {
 		return err
 	}
@@ -36,6 +40,10 @@ func (pr *poolRunner) launch(ctx context.Context, w *worker) error {
 	pr.mu.Unlock()
 	w.conn.addr = proc.Addr()
 	t1 := time.Now()
+	if _, ok := proc.(runtime.Invoker); ok {
+		// Ready once started: there is no /ping to poll.
+		return nil
+	}
 	if err := f.waitReady(ctx, proc); err != nil {
 		return err
 	}
@@ -79,8 +87,8 @@ func (f *Fleet) spec(pr *poolRunner, w *worker) (runtime.Spec, error) {
 }
 
 // programSpec says what a variant's workers run: the built-in runtime
-// (`hearth worker xgboost serve`, which speaks the standby hand-off) or
-// the image's executable with `serve`.
+// (`hearth worker xgboost serve`, which speaks the standby hand-off; run by
+// Options.Builtin instead when set) or the image's executable with `serve`.
 func (f *Fleet) programSpec(v hearth.Variant) (runtime.Spec, error) {
 	ref, err := image.Resolve(v.Model.Image)
 	if err != nil {
