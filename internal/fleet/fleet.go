@@ -380,7 +380,7 @@ func (f *Fleet) buildPools(g *generation) (err error) {
 			return fmt.Errorf("Failed to download model data for production variant %s: %w", v.Name, err)
 		}
 		pools = append(pools, newPoolRunner(f, g, v, dir))
-		if pw, ok := f.opts.Runtime.(prewarmer); ok {
+		if pw, ok := f.runtimeFor(spec).(prewarmer); ok {
 			pw.Prewarm(spec)
 		}
 	}

@@ -26,12 +26,8 @@ func (pr *poolRunner) launch(ctx context.Context, w *worker) error {
 	if err != nil {
 		return err
 	}
-	rt := f.opts.Runtime
-	if spec.Standby && f.opts.Builtin != nil {
-		rt = f.opts.Builtin
-	}
 	t0 := time.Now()
-	proc, err := rt.Start(ctx, spec)
+	proc, err := f.runtimeFor(spec).Start(ctx, spec)
 	if err != nil {
 		return err
 	}
@@ -98,6 +94,15 @@ func (f *Fleet) programSpec(v hearth.Variant) (runtime.Spec, error) {
 		return runtime.Spec{Path: f.opts.SelfPath, Args: []string{"worker", "xgboost", "serve"}, Standby: true}, nil
 	}
 	return runtime.Spec{Path: ref.Path, Args: []string{"serve"}}, nil
+}
+
+// runtimeFor is the runtime that starts spec: Options.Builtin for the
+// built-in runtime's workers when set, else Options.Runtime.
+func (f *Fleet) runtimeFor(spec runtime.Spec) runtime.Runtime {
+	if spec.Standby && f.opts.Builtin != nil {
+		return f.opts.Builtin
+	}
+	return f.opts.Runtime
 }
 
 // waitReady polls /ping until 200, the process exits, or ctx ends.
