@@ -52,7 +52,10 @@ func (pr *poolRunner) launch(ctx context.Context, w *worker) error {
 // contract: `<image> serve`, the model directory, the SageMaker variables
 // and the model's environment.
 func (f *Fleet) spec(pr *poolRunner, w *worker) (runtime.Spec, error) {
-	scratch := filepath.Join(f.opts.ScratchDir, pr.endpoint+"-"+strconv.FormatInt(pr.gen.dep.Generation, 10)+"-"+strings.ReplaceAll(w.name, "/", "-"))
+	f.mu.RLock() // a resize replaces gen.dep
+	gen := pr.gen.dep.Generation
+	f.mu.RUnlock()
+	scratch := filepath.Join(f.opts.ScratchDir, pr.endpoint+"-"+strconv.FormatInt(gen, 10)+"-"+strings.ReplaceAll(w.name, "/", "-"))
 	if err := os.MkdirAll(scratch, 0o700); err != nil {
 		return runtime.Spec{}, fmt.Errorf("worker scratch dir: %w", err)
 	}
