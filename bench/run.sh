@@ -127,20 +127,24 @@ wrk_run() {
 		/^ +50%/ { p50 = us($2) } /^ +99%/ { p99 = us($2) } /^Requests\/sec/ { rps = $2 } / requests in / { n = $1 }
 		END { printf "%d %d %d %d\n", p50, p99, rps, n ? ticks * 1000000 / hz / n : 0 }' <<<"$out"
 }
-# cold_raw PORT ENDPOINT → "cold_p50_us warm_p50_us" over raw HTTP (curl, a
-# new connection each): 7 cold starts, each after 2 s idle > 1 s keep-warm,
-# each followed by the same request warm, so that what the client, the
-# connection and the machine's load cost shows in both.
+# cold_raw PORT ENDPOINT FIRST → "first_p50_us again_p50_us" over raw HTTP
+# (curl, a new connection each): 7 rounds of a request after 2 s idle (> 1 s
+# keep-warm; FIRST is how it must be served: cold, or warm-provisioned for a
+# provisioned endpoint's first request after idle), each followed by the
+# same request again, warm, so that what the client, the connection and the
+# machine's load cost shows in both.
 cold_raw() {
 	local cold=() warm=() line
 	for _ in 1 2 3 4 5 6 7; do
 		sleep 2
-		for want in cold warm-on-demand; do
+		again=warm-on-demand
+		[ "$3" = warm-provisioned ] && again=warm-provisioned
+		for want in "$3" "$again"; do
 			line=$(curl -s -o /dev/null -w '%{time_total} %header{x-hearth-served-by}' -H 'Content-Type: text/csv' \
 				--data-binary "@$work/payload.csv" "http://127.0.0.1:$1/endpoints/$2/invocations")
 			[ "${line#* }" = $want ] || { echo "bench: $2 on :$1 served ${line#* }, want $want" >&2; exit 1; }
 			us=$(awk -v s="${line%% *}" 'BEGIN { printf "%d", s * 1000000 }')
-			if [ $want = cold ]; then cold+=("$us"); else warm+=("$us"); fi
+			if [ ${#cold[@]} -eq ${#warm[@]} ]; then cold+=("$us"); else warm+=("$us"); fi
 		done
 	done
 	echo "$(printf '%s\n' "${cold[@]}" | median) $(printf '%s\n' "${warm[@]}" | median)"
@@ -167,8 +171,10 @@ for run in $(seq "$RUNS"); do
 		read -r p50 _ _ _ <<<"$(wrk_run "$url" 1)"
 		read -r _ _ rps _ <<<"$(wrk_run "$url" 8)"
 		R[xgb-$rt.p50]+="$p50 "; R[xgb-$rt.rps]+="$rps "
-		read -r cold warm <<<"$(cold_raw "$port" xgb-od)"
+		read -r cold warm <<<"$(cold_raw "$port" xgb-od cold)"
 		R[xgb-$rt.cold]+="$cold "; R[xgb-$rt.coldwarm]+="$warm "
+		read -r first _ <<<"$(cold_raw "$port" xgb-tp warm-provisioned)"
+		R[xgb-$rt.idle]+="$first "
 	done
 	# Cold starts and first-after-idle: 2 s idle > 1 s keep-warm.
 	for ep in xgb-od echo-od xgb-pc; do
@@ -225,10 +231,10 @@ echo "CPU per proxied request (8 clients, utime+stime of the proxy process / req
 echo
 echo "## Built-in XGBoost runtime: worker processes vs in-process (seed model, 8 provisioned workers; medians of $RUNS runs)"
 echo
-echo "| --builtin-runtime | warm p50 (wrk, 1 client) | req/s (wrk, 8 clients) | cold start p50 (curl, new connection, 7 rounds) | the same request warm (curl) |"
-echo "| --- | --- | --- | --- | --- |"
-echo "| process | $(m xgb-process.p50) µs | $(m xgb-process.rps) | $(m xgb-process.cold) µs | $(m xgb-process.coldwarm) µs |"
-echo "| in-process | $(m xgb-in-process.p50) µs | $(m xgb-in-process.rps) ($(ratio "$(m xgb-in-process.rps)" "$(m xgb-process.rps)")×) | $(m xgb-in-process.cold) µs | $(m xgb-in-process.coldwarm) µs |"
+echo "| --builtin-runtime | warm p50 (wrk, 1 client) | req/s (wrk, 8 clients) | on-demand cold start p50 (curl, new connection, after 2 s idle) | provisioned, first request after 2 s idle (curl) | the cold request again, warm (curl) |"
+echo "| --- | --- | --- | --- | --- | --- |"
+echo "| process | $(m xgb-process.p50) µs | $(m xgb-process.rps) | $(m xgb-process.cold) µs | $(m xgb-process.idle) µs | $(m xgb-process.coldwarm) µs |"
+echo "| in-process | $(m xgb-in-process.p50) µs | $(m xgb-in-process.rps) ($(ratio "$(m xgb-in-process.rps)" "$(m xgb-process.rps)")×) | $(m xgb-in-process.cold) µs | $(m xgb-in-process.idle) µs | $(m xgb-in-process.coldwarm) µs |"
 echo
 echo "## Cold start and first request after idle (p50 of 7 rounds, median of $RUNS runs)"
 echo
