@@ -4,7 +4,12 @@
 #     (upstream keepalive, balancing over eight identical workers), and through
 #     Hearth to eight provisioned workers of the same program;
 #   - cold start of the built-in XGBoost runtime and of a bring-your-own worker;
-#   - a provisioned endpoint's first request after an idle gap.
+#   - a provisioned endpoint's first request after an idle gap;
+#   - the built-in XGBoost runtime in worker processes (--builtin-runtime
+#     process, the default) against a second server running it in-process
+#     (--builtin-runtime in-process): cold start over raw HTTP and warm
+#     throughput over eight provisioned workers;
+#   - the CPU time Hearth and nginx spend per proxied request.
 # Needs: go, nginx, wrk, and the AWS CLI (aws). Prints a Markdown report.
 #
 #   bench/run.sh [RUNS]        # RUNS repetitions (default 3); medians are reported
@@ -32,7 +37,7 @@ payload=$(cat internal/xgboost/testdata/seed-abalone-tarball/payload.csv)
 printf '%s' "$payload" > "$work/payload.csv"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-HP=$(free_port); NP=$(free_port)
+HP=$(free_port); NP=$(free_port); IP=$(free_port)
 
 # Eight echo workers of our own, the same program Hearth runs as eight
 # provisioned workers: "direct" sends to the first, nginx balances over all
@@ -65,7 +70,14 @@ nginx -c "$work/nginx.conf" -p "$work"
 # provisioned ones and the on-demand endpoints all fit.
 "$work/hearth" serve --listen 127.0.0.1:$HP --data-dir "$work/data" --keep-warm 1s --metric-period 1s \
 	--memory-budget 1000GiB --log-level warn >/dev/null 2>"$work/hearth.log" & pids+=($!)
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$HP/healthz" >/dev/null && break; sleep 0.05; done
+hearth_pid=$!
+# A second server with the built-in runtime in-process.
+"$work/hearth" serve --listen 127.0.0.1:$IP --data-dir "$work/data-inprocess" --keep-warm 1s --metric-period 1s \
+	--memory-budget 1000GiB --log-level warn --builtin-runtime in-process >/dev/null 2>"$work/hearth-inprocess.log" & pids+=($!)
+for port in $HP $IP; do
+	for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.05; done
+done
+nginx_pid=$(pgrep -P "$(cat "$work/nginx.pid")" | head -1)
 
 export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_DEFAULT_REGION=us-east-1
 H="aws --endpoint-url http://127.0.0.1:$HP"
@@ -90,6 +102,11 @@ deploy echo-pc "$work/echo-worker" "" 8
 deploy echo-od "$work/echo-worker" "" 0
 deploy xgb-pc "$XGB" "file://$work/model.tar.gz" 1
 deploy xgb-od "$XGB" "file://$work/model.tar.gz" 0
+deploy xgb-tp "$XGB" "file://$work/model.tar.gz" 8
+H="aws --endpoint-url http://127.0.0.1:$IP"
+deploy xgb-od "$XGB" "file://$work/model.tar.gz" 0
+deploy xgb-tp "$XGB" "file://$work/model.tar.gz" 8
+H="aws --endpoint-url http://127.0.0.1:$HP"
 
 cat > "$work/post.lua" <<'LUA'
 wrk.method = "POST"
@@ -98,26 +115,66 @@ wrk.body = os.getenv("BODY")
 LUA
 export BODY="$payload"
 
-# wrk_run URL CONNECTIONS → "p50_us p99_us rps"
+# wrk_run URL CONNECTIONS [PID] → "p50_us p99_us rps cpu_us_per_request_of_PID"
+ticks() { [ -n "${1:-}" ] && awk '{ print $14 + $15 }' "/proc/$1/stat" || echo 0; }
 wrk_run() {
-	wrk -t1 -c"$2" -d"$DUR" --latency -s "$work/post.lua" "$1" | awk '
+	local t0 t1 out
+	t0=$(ticks "${3:-}")
+	out=$(wrk -t1 -c"$2" -d"$DUR" --latency -s "$work/post.lua" "$1")
+	t1=$(ticks "${3:-}")
+	awk -v ticks=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" '
 		function us(v) { if (v ~ /us$/) return v+0; if (v ~ /ms$/) return (v+0)*1000; if (v ~ /s$/) return (v+0)*1000000; return v }
-		/^ +50%/ { p50 = us($2) } /^ +99%/ { p99 = us($2) } /^Requests\/sec/ { rps = $2 }
-		END { printf "%d %d %d\n", p50, p99, rps }'
+		/^ +50%/ { p50 = us($2) } /^ +99%/ { p99 = us($2) } /^Requests\/sec/ { rps = $2 } / requests in / { n = $1 }
+		END { printf "%d %d %d %d\n", p50, p99, rps, n ? ticks * 1000000 / hz / n : 0 }' <<<"$out"
+}
+# cold_raw PORT ENDPOINT FIRST → "first_p50_us again_p50_us" over raw HTTP
+# (curl, a new connection each): 7 rounds of a request after 2 s idle (> 1 s
+# keep-warm; FIRST is how it must be served: cold, or warm-provisioned for a
+# provisioned endpoint's first request after idle), each followed by the
+# same request again, warm, so that what the client, the connection and the
+# machine's load cost shows in both.
+cold_raw() {
+	local cold=() warm=() line
+	for _ in 1 2 3 4 5 6 7; do
+		sleep 2
+		again=warm-on-demand
+		[ "$3" = warm-provisioned ] && again=warm-provisioned
+		for want in "$3" "$again"; do
+			line=$(curl -s -o /dev/null -w '%{time_total} %header{x-hearth-served-by}' -H 'Content-Type: text/csv' \
+				--data-binary "@$work/payload.csv" "http://127.0.0.1:$1/endpoints/$2/invocations")
+			[ "${line#* }" = $want ] || { echo "bench: $2 on :$1 served ${line#* }, want $want" >&2; exit 1; }
+			us=$(awk -v s="${line%% *}" 'BEGIN { printf "%d", s * 1000000 }')
+			if [ ${#cold[@]} -eq ${#warm[@]} ]; then cold+=("$us"); else warm+=("$us"); fi
+		done
+	done
+	echo "$(printf '%s\n' "${cold[@]}" | median) $(printf '%s\n' "${warm[@]}" | median)"
 }
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
 declare -A R
 for run in $(seq "$RUNS"); do
 	for target in direct nginx hearth; do
+		pid=
 		case $target in
 			direct) url="http://127.0.0.1:$WP/invocations" ;;
-			nginx) url="http://127.0.0.1:$NP/invocations" ;;
-			hearth) url="http://127.0.0.1:$HP/endpoints/echo-pc/invocations" ;;
+			nginx) url="http://127.0.0.1:$NP/invocations"; pid=$nginx_pid ;;
+			hearth) url="http://127.0.0.1:$HP/endpoints/echo-pc/invocations"; pid=$hearth_pid ;;
 		esac
-		read -r p50 p99 _ <<<"$(wrk_run "$url" 1)"
-		read -r _ _ rps <<<"$(wrk_run "$url" 8)"
-		R[$target.p50]+="$p50 "; R[$target.p99]+="$p99 "; R[$target.rps]+="$rps "
+		read -r p50 p99 _ _ <<<"$(wrk_run "$url" 1)"
+		read -r _ _ rps cpu <<<"$(wrk_run "$url" 8 "$pid")"
+		R[$target.p50]+="$p50 "; R[$target.p99]+="$p99 "; R[$target.rps]+="$rps "; R[$target.cpu]+="$cpu "
+	done
+	# The built-in runtime, in worker processes and in-process.
+	for rt in process in-process; do
+		port=$HP; [ $rt = in-process ] && port=$IP
+		url="http://127.0.0.1:$port/endpoints/xgb-tp/invocations"
+		read -r p50 _ _ _ <<<"$(wrk_run "$url" 1)"
+		read -r _ _ rps _ <<<"$(wrk_run "$url" 8)"
+		R[xgb-$rt.p50]+="$p50 "; R[xgb-$rt.rps]+="$rps "
+		read -r cold warm <<<"$(cold_raw "$port" xgb-od cold)"
+		R[xgb-$rt.cold]+="$cold "; R[xgb-$rt.coldwarm]+="$warm "
+		read -r first _ <<<"$(cold_raw "$port" xgb-tp warm-provisioned)"
+		R[xgb-$rt.idle]+="$first "
 	done
 	# Cold starts and first-after-idle: 2 s idle > 1 s keep-warm.
 	for ep in xgb-od echo-od xgb-pc; do
@@ -168,6 +225,16 @@ echo "| --- | --- | --- | --- | --- | --- |"
 echo "| direct to worker | ${d50} µs | $(m direct.p99) µs | — | $drps | 1.00 |"
 echo "| nginx → 8 workers | ${n50} µs | $(m nginx.p99) µs | +$((n50 - d50)) µs | $nrps | $(ratio "$nrps" "$drps") |"
 echo "| Hearth → 8 provisioned workers | ${h50} µs | $(m hearth.p99) µs | +$((h50 - d50)) µs | $hrps | $(ratio "$hrps" "$drps") |"
+echo
+echo "Hearth vs nginx: $(ratio "$hrps" "$nrps")× the req/s; added p50 +$((h50 - d50)) µs vs +$((n50 - d50)) µs."
+echo "CPU per proxied request (8 clients, utime+stime of the proxy process / requests): nginx $(m nginx.cpu) µs, Hearth $(m hearth.cpu) µs."
+echo
+echo "## Built-in XGBoost runtime: worker processes vs in-process (seed model, 8 provisioned workers; medians of $RUNS runs)"
+echo
+echo "| --builtin-runtime | warm p50 (wrk, 1 client) | req/s (wrk, 8 clients) | on-demand cold start p50 (curl, new connection, after 2 s idle) | provisioned, first request after 2 s idle (curl) | the cold request again, warm (curl) |"
+echo "| --- | --- | --- | --- | --- | --- |"
+echo "| process | $(m xgb-process.p50) µs | $(m xgb-process.rps) | $(m xgb-process.cold) µs | $(m xgb-process.idle) µs | $(m xgb-process.coldwarm) µs |"
+echo "| in-process | $(m xgb-in-process.p50) µs | $(m xgb-in-process.rps) ($(ratio "$(m xgb-in-process.rps)" "$(m xgb-process.rps)")×) | $(m xgb-in-process.cold) µs | $(m xgb-in-process.idle) µs | $(m xgb-in-process.coldwarm) µs |"
 echo
 echo "## Cold start and first request after idle (p50 of 7 rounds, median of $RUNS runs)"
 echo

@@ -33,6 +33,7 @@ import (
 	"hearth/internal/runtime"
 	"hearth/internal/runtime/docker"
 	"hearth/internal/runtime/framework"
+	"hearth/internal/runtime/inprocess"
 	"hearth/internal/runtime/process"
 	"hearth/internal/sigv4"
 	"hearth/internal/store"
@@ -59,6 +60,7 @@ type serveConfig struct {
 	tokenFile       string
 	dockerHost      string
 	pull            string
+	builtinRuntime  string
 }
 
 const serveUsage = "hearth serve [flags]"
@@ -94,6 +96,7 @@ func (c *serveConfig) flagSet() *flag.FlagSet {
 	fs.StringVar(&c.tokenFile, "metrics-token-file", "", "file holding a bearer token that lets GET /metrics in under --credentials-file, for Prometheus scrapers")
 	fs.StringVar(&c.dockerHost, "docker-host", "", "Docker Engine that runs container-image models (default: DOCKER_HOST, else the local socket)")
 	fs.StringVar(&c.pull, "pull", "never", "pull a model's container image the engine lacks when an endpoint uses it: never or missing")
+	fs.StringVar(&c.builtinRuntime, "builtin-runtime", "process", "where the built-in XGBoost runtime serves models: process (a worker process each) or in-process (inside the server: sub-millisecond cold starts, no loopback hop; memory estimated, not enforced)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.logFormat, "log-format", "text", "the server's log on stderr: text, or json (one object a line, and nothing else)")
 	return fs
@@ -226,6 +229,9 @@ func newServer(ctx context.Context, cfg serveConfig, logger *slog.Logger) (_ *se
 	default:
 		return nil, usageError{fmt.Errorf("--metric-period %s: give 1s, 5s, 10s, 20s, 30s or 60s", cfg.metricPeriod)}
 	}
+	if cfg.builtinRuntime != "process" && cfg.builtinRuntime != "in-process" {
+		return nil, usageError{fmt.Errorf("--builtin-runtime %q: give process or in-process", cfg.builtinRuntime)}
+	}
 	budget, budgetFrom, err := parseBudgetFrom(cfg.memoryBudget)
 	if err != nil {
 		return nil, usageError{fmt.Errorf("--memory-budget: %w", err)}
@@ -299,8 +305,14 @@ func newServer(ctx context.Context, cfg serveConfig, logger *slog.Logger) (_ *se
 	}
 	fetcher := artifact.New(artifact.Options{CacheDir: filepath.Join(dataDir, "artifacts"), S3: s3c, Logger: logger})
 	// One standby process per built-in runtime makes its cold starts skip
-	// process start-up.
+	// process start-up; in-process built-in workers need none.
 	s.runtime = &process.Runtime{Cgroups: cgroups, Logger: logger, Standby: 1, Guard: s.guard}
+	var builtin runtime.Runtime
+	if cfg.builtinRuntime == "in-process" {
+		// In-process built-in workers need no standby process.
+		s.runtime.Standby = 0
+		builtin = &inprocess.Runtime{Logger: logger}
+	}
 	// scikit-learn and PyTorch models fork from a fork server per framework.
 	s.frames = framework.New(framework.Options{Python: cfg.python, Cgroups: cgroups, Logger: logger})
 	if s.containers, err = newContainerRuntime(ctx, cfg, dataDir, logger); err != nil {
@@ -323,6 +335,7 @@ func newServer(ctx context.Context, cfg serveConfig, logger *slog.Logger) (_ *se
 		Observer:       fleetMetrics{s.recorder},
 		Logs:           workerLogs{s.logs},
 		Runtime:        workers,
+		Builtin:        builtin,
 		Artifacts:      fetchAdapter{fetcher},
 		Clock:          clock.Real{},
 		Logger:         logger,

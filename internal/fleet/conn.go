@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"strconv"
-	"sync"
 	"syscall"
 	"time"
 )
@@ -26,14 +24,13 @@ type workerConn struct {
 	br       *bufio.Reader
 	bw       *bufio.Writer
 	lastUsed time.Time
+	cache    headerCache
 }
 
 type workerResponse struct {
 	Response
 	tooLarge bool
 }
-
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
 // idleMax is how long a kept-alive worker connection may sit unused
 // before it is replaced rather than reused: model servers close idle
@@ -143,46 +140,17 @@ func (c *workerConn) exchange(req *Request, limit int) (*workerResponse, error) 
 		}
 		return nil, err
 	}
-	hr, err := http.ReadResponse(c.br, nil)
+	resp, tooLarge, keep, err := readWorkerResponse(c.br, limit, &c.cache)
 	if err != nil {
 		return nil, fmt.Errorf("read worker response: %w", err)
 	}
-	bp := bufPool.Get().(*[]byte)
-	buf := (*bp)[:0]
-	lr := io.LimitReader(hr.Body, int64(limit)+1)
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, rerr := lr.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if rerr == io.EOF {
-			break
-		}
-		if rerr != nil {
-			*bp = buf
-			bufPool.Put(bp)
-			return nil, fmt.Errorf("read worker response body: %w", rerr)
-		}
-	}
-	body := append([]byte(nil), buf...)
-	*bp = buf[:0]
-	if cap(buf) <= 1<<20 {
-		bufPool.Put(bp)
-	}
-	out := &workerResponse{Response: Response{
-		Status:           hr.StatusCode,
-		ContentType:      hr.Header.Get("Content-Type"),
-		CustomAttributes: hr.Header.Get("X-Amzn-SageMaker-Custom-Attributes"),
-		Body:             body,
-	}}
-	if len(body) > limit {
-		out.tooLarge = true
+	out := &workerResponse{Response: resp, tooLarge: tooLarge}
+	if tooLarge {
 		out.Body = nil
 		c.close() // the rest of the body is still on the wire
 		return out, nil
 	}
-	if hr.Close {
+	if !keep {
 		c.close()
 	}
 	return out, nil

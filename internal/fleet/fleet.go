@@ -50,7 +50,11 @@ type WorkerLogs interface {
 
 // Options configure a Fleet.
 type Options struct {
-	Runtime   runtime.Runtime
+	Runtime runtime.Runtime
+	// Builtin, when set, runs the built-in runtime's workers (the XGBoost
+	// image) instead of Runtime running `hearth worker xgboost serve`:
+	// e.g. runtime/inprocess, whose workers live in this process.
+	Builtin   runtime.Runtime
 	Artifacts Artifacts
 	// Reporter receives deployment outcomes. It is called without any of
 	// the fleet's locks held and must not block for long.
@@ -396,7 +400,7 @@ func (f *Fleet) buildPools(g *generation) (err error) {
 			return fmt.Errorf("Failed to download model data for production variant %s: %w", v.Name, err)
 		}
 		pools = append(pools, newPoolRunner(f, g, v, dir))
-		if pw, ok := f.opts.Runtime.(prewarmer); ok {
+		if pw, ok := f.runtimeFor(spec).(prewarmer); ok {
 			pw.Prewarm(spec)
 		}
 	}
@@ -727,7 +731,7 @@ func (f *Fleet) WorkerURLs(endpoint string) []string {
 	for _, pr := range g.poolsIfReady() {
 		pr.mu.Lock()
 		for id, w := range pr.workers {
-			if ph, _, ok := pr.pool.Worker(id); ok && (ph == Idle || ph == Busy) && w.proc != nil {
+			if ph, _, ok := pr.pool.Worker(id); ok && (ph == Idle || ph == Busy) && w.proc != nil && w.proc.Addr() != "" {
 				out = append(out, "http://"+w.proc.Addr())
 			}
 		}
@@ -746,11 +750,14 @@ type VariantMemory struct {
 }
 
 // MemoryUse measures the resident memory of every variant's running
-// workers (from /proc; variants are skipped where it cannot be read).
+// workers (from /proc, or the estimate of an in-process worker; variants
+// are skipped where it cannot be read).
 func (f *Fleet) MemoryUse() []VariantMemory {
 	type item struct {
 		ep, v string
 		pids  []int
+		est   float64 // estimated MB of workers without a process of their own
+		n     int
 		size  int
 	}
 	f.mu.RLock()
@@ -767,20 +774,29 @@ func (f *Fleet) MemoryUse() []VariantMemory {
 			it := item{ep: pr.endpoint, v: pr.variant.Name}
 			pr.mu.Lock()
 			for id, w := range pr.workers {
-				if ph, _, ok := pr.pool.Worker(id); ok && (ph == Idle || ph == Busy) && w.proc != nil && w.proc.Pid() > 0 {
-					it.pids = append(it.pids, w.proc.Pid())
-					it.size += w.memMB
+				ph, _, ok := pr.pool.Worker(id)
+				if !ok || (ph != Idle && ph != Busy) || w.proc == nil {
+					continue
 				}
+				if pid := w.proc.Pid(); pid > 0 {
+					it.pids = append(it.pids, pid)
+				} else if me, ok := w.proc.(runtime.MemoryEstimator); ok {
+					it.est += me.MemoryEstimateMB()
+				} else {
+					continue
+				}
+				it.n++
+				it.size += w.memMB
 			}
 			pr.mu.Unlock()
-			if len(it.pids) > 0 {
+			if it.n > 0 {
 				items = append(items, it)
 			}
 		}
 	}
 	out := make([]VariantMemory, 0, len(items))
 	for _, it := range items {
-		used, ok := 0.0, true
+		used, ok := it.est, true
 		for _, pid := range it.pids {
 			kb, err := residentKB(pid)
 			if err != nil {

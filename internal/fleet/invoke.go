@@ -300,6 +300,9 @@ func (pr *poolRunner) release(w *worker, failed bool) {
 // written and read synchronously in the calling goroutine, with no
 // transport goroutines to hand off to.
 func (f *Fleet) forward(ctx context.Context, w *worker, req *Request, limit int) (*Response, time.Duration, error) {
+	if inv, ok := w.proc.(runtime.Invoker); ok {
+		return f.call(ctx, w, inv, req, limit)
+	}
 	t0 := time.Now()
 	resp, err := w.conn.roundTrip(ctx, req, f.opts.InvokeTimeout, limit)
 	latency := time.Since(t0)
@@ -336,4 +339,21 @@ func (f *Fleet) workerFailed(w *worker, err error) error {
 		}
 	}
 	return &Error{Kind: WorkerFailure, Endpoint: w.pr.endpoint, Variant: name, Message: msg + ": " + err.Error()}
+}
+
+// call serves the request on an in-process worker.
+func (f *Fleet) call(ctx context.Context, w *worker, inv runtime.Invoker, req *Request, limit int) (*Response, time.Duration, error) {
+	t0 := time.Now()
+	resp, err := inv.Invoke(ctx, &runtime.Request{ContentType: req.ContentType, Accept: req.Accept,
+		CustomAttributes: req.CustomAttributes, InferenceID: req.InferenceID, Body: req.Body})
+	latency := time.Since(t0)
+	if err != nil {
+		return nil, latency, &Error{Kind: WorkerFailure, Endpoint: w.pr.endpoint, Variant: w.variant.Name,
+			Message: fmt.Sprintf("The worker serving production variant %s failed while handling the request: %v", w.variant.Name, err)}
+	}
+	if len(resp.Body) > limit {
+		return nil, latency, &Error{Kind: ModelFailure, Endpoint: w.pr.endpoint, Variant: w.variant.Name, ModelStatus: 500,
+			Message: fmt.Sprintf("Response payload from primary exceeds the %d-byte limit.", limit)}
+	}
+	return &Response{Status: resp.Status, ContentType: resp.ContentType, CustomAttributes: resp.CustomAttributes, Body: resp.Body}, latency, nil
 }

@@ -37,7 +37,7 @@ func (pr *poolRunner) launch(ctx context.Context, w *worker) error {
 	}
 	t0 := time.Now()
 	w.started = t0
-	proc, err := f.opts.Runtime.Start(ctx, spec)
+	proc, err := f.runtimeFor(spec).Start(ctx, spec)
 	if err != nil {
 		return err
 	}
@@ -46,6 +46,10 @@ func (pr *poolRunner) launch(ctx context.Context, w *worker) error {
 	pr.mu.Unlock()
 	w.conn.addr = proc.Addr()
 	t1 := time.Now()
+	if _, ok := proc.(runtime.Invoker); ok {
+		// Ready once started: there is no /ping to poll.
+		return nil
+	}
 	if err := f.waitReady(ctx, proc); err != nil {
 		return err
 	}
@@ -92,9 +96,9 @@ func (f *Fleet) spec(pr *poolRunner, w *worker) (runtime.Spec, error) {
 }
 
 // programSpec says what a variant's workers run: the built-in runtime
-// (`hearth worker xgboost serve`, which speaks the standby hand-off), a
-// framework runtime ("sklearn", "pytorch") or the image's executable with
-// `serve`.
+// (`hearth worker xgboost serve`, which speaks the standby hand-off; run by
+// Options.Builtin instead when set), a framework runtime ("sklearn",
+// "pytorch") or the image's executable with `serve`.
 func (f *Fleet) programSpec(v hearth.Variant) (runtime.Spec, error) {
 	ref, err := image.Resolve(v.Model.Image)
 	if err != nil {
@@ -110,6 +114,15 @@ func (f *Fleet) programSpec(v hearth.Variant) (runtime.Spec, error) {
 		return runtime.Spec{Image: ref.Image, Args: []string{"serve"}}, nil
 	}
 	return runtime.Spec{Path: ref.Path, Args: []string{"serve"}}, nil
+}
+
+// runtimeFor is the runtime that starts spec: Options.Builtin for the
+// built-in runtime's workers when set, else Options.Runtime.
+func (f *Fleet) runtimeFor(spec runtime.Spec) runtime.Runtime {
+	if spec.Standby && f.opts.Builtin != nil {
+		return f.opts.Builtin
+	}
+	return f.opts.Runtime
 }
 
 // waitReady polls /ping until 200, the process exits, or ctx ends.

@@ -38,7 +38,11 @@ type staticArtifacts struct{ dir string }
 
 func (a staticArtifacts) Fetch(ctx context.Context, url string) (string, error) { return a.dir, nil }
 
-func newBenchEnv(b *testing.B) *benchEnv {
+func newBenchEnv(b *testing.B) *benchEnv { return newBenchEnvWith(b, fleet.Options{}) }
+
+// newBenchEnvWith is newBenchEnv with the fleet options given (Builtin,
+// SelfPath, Artifacts) in place of the defaults.
+func newBenchEnvWith(b *testing.B, opts fleet.Options) *benchEnv {
 	b.Helper()
 	dir := b.TempDir()
 	bin := filepath.Join(dir, "echo-worker")
@@ -51,8 +55,15 @@ func newBenchEnv(b *testing.B) *benchEnv {
 	}
 	b.Cleanup(func() { st.Close() })
 	fc := clock.NewFake(time.Now())
-	f := fleet.New(fleet.Options{Runtime: &process.Runtime{}, Artifacts: staticArtifacts{dir}, Clock: fc,
-		ScratchDir: filepath.Join(dir, "scratch"), AccountID: "000000000000"})
+	if opts.Runtime == nil {
+		opts.Runtime = &process.Runtime{}
+	}
+	opts.Clock = fc
+	opts.ScratchDir, opts.AccountID = filepath.Join(dir, "scratch"), "000000000000"
+	if opts.Artifacts == nil {
+		opts.Artifacts = staticArtifacts{dir}
+	}
+	f := fleet.New(opts)
 	b.Cleanup(func() { f.Close(context.Background()) })
 	ctl := control.New(st, f, control.Options{Region: "us-east-1", AccountID: "000000000000", Clock: fc})
 	f.SetReporter(ctl)
@@ -71,12 +82,18 @@ func newBenchEnv(b *testing.B) *benchEnv {
 
 // deploy creates an echo endpoint through the control plane and waits for it.
 func (e *benchEnv) deploy(b *testing.B, name string, maxConc, pc int) {
+	e.deployImage(b, name, os.Getenv("BENCH_ECHO"), maxConc, pc)
+}
+
+// deployImage creates an endpoint of image through the control plane and
+// waits for it.
+func (e *benchEnv) deployImage(b *testing.B, name, image string, maxConc, pc int) {
 	b.Helper()
 	ctx := context.Background()
 	str := func(s string) *string { return &s }
 	i32 := func(n int) *int32 { v := int32(n); return &v }
 	if _, err := e.ctl.CreateModel(ctx, &control.CreateModelInput{ModelName: str(name),
-		PrimaryContainer: &control.ContainerDefinition{Image: str(os.Getenv("BENCH_ECHO"))}}); err != nil {
+		PrimaryContainer: &control.ContainerDefinition{Image: str(image)}}); err != nil {
 		b.Fatal(err)
 	}
 	sc := &control.ServerlessConfig{MemorySizeInMB: i32(1024), MaxConcurrency: i32(maxConc)}

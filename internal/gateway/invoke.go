@@ -50,18 +50,31 @@ func (rt *Runtime) ServeInvoke(w http.ResponseWriter, r *http.Request, endpoint 
 		rt.writeInvokeError(w, r.Context(), name, err)
 		return
 	}
+	// Canonical keys set directly, and the served-by values shared: the
+	// invocation route is the hot path.
 	h := w.Header()
 	if resp.ContentType != "" {
-		h.Set("Content-Type", resp.ContentType)
+		h["Content-Type"] = []string{resp.ContentType}
 	}
-	h.Set("x-Amzn-Invoked-Production-Variant", resp.Variant)
+	h["X-Amzn-Invoked-Production-Variant"] = []string{resp.Variant}
 	if resp.CustomAttributes != "" {
-		h.Set("X-Amzn-SageMaker-Custom-Attributes", resp.CustomAttributes)
+		h["X-Amzn-Sagemaker-Custom-Attributes"] = []string{resp.CustomAttributes}
 	}
-	h.Set(ServedHeader, resp.Served.String())
-	h.Set("Content-Length", strconv.Itoa(len(resp.Body)))
+	if int(resp.Served) < len(servedValues) {
+		h[ServedHeader] = servedValues[resp.Served] // already canonical
+	}
+	h["Content-Length"] = []string{strconv.Itoa(len(resp.Body))}
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(resp.Body)
+}
+
+// servedValues are the ServedHeader values by fleet.Served; net/http only
+// reads them.
+var servedValues = [...][]string{
+	fleet.WarmProvisioned: {fleet.WarmProvisioned.String()},
+	fleet.WarmOnDemand:    {fleet.WarmOnDemand.String()},
+	fleet.Cold:            {fleet.Cold.String()},
+	fleet.Throttled:       {fleet.Throttled.String()},
 }
 
 // ServedHeader tells a client how its invocation was served:

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -39,5 +40,51 @@ func TestSeedNotebookWithBoto3(t *testing.T) {
 	}
 	if !strings.Contains(string(out), "xgboost-ondemand 9.316") || !strings.Contains(string(out), "xgboost-provisioned 9.316") || !strings.HasSuffix(strings.TrimSpace(string(out)), "ok") {
 		t.Fatalf("unexpected output:\n%s", out)
+	}
+}
+
+// TestSeedNotebookInProcess runs the same flow against a server whose
+// built-in runtime is in-process: the same predictions, and no worker
+// process is ever started for them.
+func TestSeedNotebookInProcess(t *testing.T) {
+	requireBoto3(t)
+	s := startServer(t, "--builtin-runtime", "in-process")
+	model, _ := filepath.Abs(filepath.Join(seedDir, "model.tar.gz"))
+	payload, _ := filepath.Abs(filepath.Join(seedDir, "payload.csv"))
+	expected, err := os.ReadFile(filepath.Join(seedDir, "expected.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("python3", filepath.Join("testdata", "seed_notebook.py"), s.url(), model, payload, strings.TrimSpace(string(expected)))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("seed notebook flow: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "xgboost-ondemand 9.316") || !strings.Contains(string(out), "xgboost-provisioned 9.316") || !strings.HasSuffix(strings.TrimSpace(string(out)), "ok") {
+		t.Fatalf("unexpected output:\n%s", out)
+	}
+	// No child of the server is a `hearth worker xgboost` process (the
+	// process runtime would have started them, and kept one on standby).
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+		if len(fields) < 3 || fields[1] != strconv.Itoa(s.cmd.Process.Pid) { // ppid
+			continue
+		}
+		cmdline, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if strings.Contains(string(cmdline), "xgboost") {
+			t.Errorf("a worker process runs beside the in-process runtime: %q", strings.ReplaceAll(string(cmdline), "\x00", " "))
+		}
+	}
+}
+
+func TestBuiltinRuntimeFlagIsChecked(t *testing.T) {
+	out, err := exec.Command(hearthBin, "serve", "--builtin-runtime", "docker", "--data-dir", t.TempDir(), "--listen", "127.0.0.1:0").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "--builtin-runtime \"docker\": give process or in-process") {
+		t.Fatalf("serve --builtin-runtime docker: %v\n%s", err, out)
 	}
 }

@@ -153,3 +153,35 @@ func ExitFromWait(err error) error {
 	}
 	return err
 }
+
+// Request is one POST /invocations, as given to an Invoker.
+type Request struct {
+	ContentType      string // empty: the request had no Content-Type
+	Accept           string
+	CustomAttributes string
+	InferenceID      string
+	Body             []byte
+}
+
+// Response is an Invoker's answer.
+type Response struct {
+	Status           int
+	ContentType      string
+	CustomAttributes string
+	Body             []byte
+}
+
+// Invoker is a Process that serves its model inside Hearth's own process
+// (runtime/inprocess): it is ready once started, so nobody polls /ping,
+// and requests reach it by a call to Invoke instead of POST /invocations
+// at Addr. Invoke answers one request at a time per process, as a worker
+// does; an error means the request was not answered (a worker failure).
+type Invoker interface {
+	Invoke(ctx context.Context, req *Request) (*Response, error)
+}
+
+// MemoryEstimator is a Process whose memory cannot be read from /proc
+// (its Pid is 0): it estimates the resident memory it holds itself.
+type MemoryEstimator interface {
+	MemoryEstimateMB() float64
+}

@@ -278,3 +278,16 @@ func ModelFile(dir string) (string, error) {
 	}
 	return "", fmt.Errorf("%s: %w", dir, ErrNoModel)
 }
+
+// SizeBytes estimates the memory the loaded model holds: its trees,
+// categorical splits, linear weights and attributes.
+func (m *Model) SizeBytes() int {
+	n := 512 // the Model itself and its objective
+	n += len(m.nodes) * 16
+	n += (len(m.roots) + len(m.treeGroup) + len(m.weights)) * 4
+	n += (len(m.catStart) + len(m.catEnd) + len(m.cats) + len(m.linear)) * 4
+	for k, v := range m.attrs {
+		n += len(k) + len(v) + 32
+	}
+	return n
+}

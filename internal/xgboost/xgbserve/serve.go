@@ -138,7 +138,7 @@ func methodNotAllowed(w http.ResponseWriter, allow string) {
 // reply writes a plain-text error answer, as the container's Flask responses
 // are.
 func reply(w http.ResponseWriter, status int, msg string) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Type", textType)
 	w.WriteHeader(status)
 	io.WriteString(w, msg)
 }
@@ -161,15 +161,39 @@ func (h *handler) invocations(w http.ResponseWriter, r *http.Request) {
 		reply(w, http.StatusBadRequest, "reading the request body: "+err.Error())
 		return
 	}
-	if len(body) == 0 {
-		w.WriteHeader(http.StatusNoContent)
+	ct, present := "", false
+	if values := r.Header["Content-Type"]; len(values) > 0 {
+		ct, present = values[0], true
+	}
+	status, typ, out := h.invoke(s, ct, present, r.Header.Get("Accept"), body)
+	if typ != "" {
+		w.Header().Set("Content-Type", typ)
+	}
+	if status == http.StatusNoContent {
+		w.WriteHeader(status)
 		return
 	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
+	w.WriteHeader(status)
+	w.Write(out)
+}
 
-	kind, msg := contentKind(r.Header)
+// textType labels the container's plain-text answers, as Flask does.
+const textType = "text/html; charset=utf-8"
+
+// invoke scores one /invocations body: it returns the status, the
+// Content-Type and the body of the answer. The body may be s.out, valid
+// until s is reused.
+func (h *handler) invoke(s *scratch, contentType string, hasContentType bool, accept string, body []byte) (int, string, []byte) {
+	if int64(len(body)) > h.cfg.maxContent {
+		return http.StatusRequestEntityTooLarge, textType, []byte(tooLarge(h.cfg.maxContent))
+	}
+	if len(body) == 0 {
+		return http.StatusNoContent, "", nil
+	}
+	kind, msg := contentKind(contentType, hasContentType)
 	if msg != "" {
-		reply(w, http.StatusUnsupportedMediaType, msg)
-		return
+		return http.StatusUnsupportedMediaType, textType, []byte(msg)
 	}
 	width := h.model.NumOutputs()
 	var status int
@@ -181,40 +205,60 @@ func (h *handler) invocations(w http.ResponseWriter, r *http.Request) {
 	}
 	if status != http.StatusOK {
 		h.logger.Debug("invocation refused", "status", status, "error", msg)
-		reply(w, status, msg)
-		return
+		return status, textType, []byte(msg)
 	}
 
-	accept, ok := h.accept(r.Header.Get("Accept"))
+	typ, ok := h.accept(accept)
 	if !ok {
-		reply(w, http.StatusNotAcceptable, fmt.Sprintf(
+		return http.StatusNotAcceptable, textType, []byte(fmt.Sprintf(
 			"Accept type %s is not supported. Please use supported accept types: ['%s', '%s', '%s'].",
-			accept, acceptJSON, acceptJSONLines, acceptCSV))
-		return
+			typ, acceptJSON, acceptJSONLines, acceptCSV))
 	}
 	out := s.out[:0]
 	switch {
 	case h.cfg.output != "":
 		if h.selErr != nil {
-			reply(w, http.StatusInternalServerError, h.selErr.Error())
-			return
+			return http.StatusInternalServerError, textType, []byte(h.selErr.Error())
 		}
-		out = h.selector.appendSelected(out, s.preds, width, accept)
-	case accept == acceptJSON:
+		out = h.selector.appendSelected(out, s.preds, width, typ)
+	case typ == acceptJSON:
 		out = appendJSON(out, s.preds, width)
-	case accept == acceptJSONLines:
+	case typ == acceptJSONLines:
 		out = appendJSONLines(out, s.preds, width)
 	default:
 		out = appendCSV(out, s.preds, width)
 	}
 	s.out = out
-	ct := accept
-	if accept == acceptCSV {
-		ct = "text/csv; charset=utf-8" // as Flask labels text types
+	if typ == acceptCSV {
+		typ = "text/csv; charset=utf-8" // as Flask labels text types
 	}
-	w.Header().Set("Content-Type", ct)
-	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
-	w.Write(out)
+	return http.StatusOK, typ, out
+}
+
+// Predictor answers /invocations requests for one loaded model without
+// HTTP: the same answers, statuses and configuration as the handler, for a
+// server that runs the model in its own process. It is safe for concurrent
+// use.
+type Predictor struct{ h *handler }
+
+// NewPredictor returns the Predictor of m, configured from getenv as Main
+// is (an unusable MAX_CONTENT_LENGTH is an error).
+func NewPredictor(m *xgboost.Model, getenv func(string) string) (*Predictor, error) {
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return nil, err
+	}
+	return &Predictor{h: newHandler(m, cfg, slog.New(slog.DiscardHandler))}, nil
+}
+
+// Predict answers one request: hasContentType false is a request with no
+// Content-Type header (read as libsvm). It returns the HTTP status, the
+// answer's Content-Type (empty for 204) and its body, appended to dst.
+func (p *Predictor) Predict(dst []byte, contentType string, hasContentType bool, accept string, body []byte) (int, string, []byte) {
+	s := p.h.scratch.Get().(*scratch)
+	defer p.h.scratch.Put(s)
+	status, typ, out := p.h.invoke(s, contentType, hasContentType, accept, body)
+	return status, typ, append(dst, out...)
 }
 
 func tooLarge(limit int64) string {
@@ -240,12 +284,10 @@ func readBody(buf []byte, r io.Reader) ([]byte, error) {
 
 // contentKind classifies the request's Content-Type as the container's
 // get_content_type does: "csv" or "libsvm", or a 415 message.
-func contentKind(header http.Header) (string, string) {
-	values, present := header["Content-Type"]
-	if !present || len(values) == 0 {
+func contentKind(raw string, present bool) (string, string) {
+	if !present {
 		return "libsvm", "" // no Content-Type: the container reads libsvm
 	}
-	raw := values[0]
 	typ, params := mediaType(raw)
 	switch typ {
 	case "csv", "text/csv":
