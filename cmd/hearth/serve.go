@@ -117,7 +117,9 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 		cfg.keepWarm = demoKeepWarm
 	}
 	followGoRun()
-	logger, err := newLogger(cfg, stderr)
+	logOut := newLogWriter(stderr)
+	defer logOut.Close()
+	logger, err := newLogger(cfg, logOut)
 	if err != nil {
 		return err
 	}

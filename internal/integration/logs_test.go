@@ -56,11 +56,11 @@ func TestWorkerOutputInCloudWatchLogs(t *testing.T) {
 	if err != nil || len(ev.Events) == 0 || !strings.Contains(aws.ToString(ev.Events[0].Message), "listening on") {
 		t.Fatalf("first event of %s: %+v %v, want the worker's start-up line", stream, ev, err)
 	}
-	// The server's own log: one line per invocation, no body.
+	// The server's own log (written out in batches): one line per
+	// invocation, no body.
+	const line = "msg=invocation endpoint=chatty variant=AllTraffic served=warm-provisioned status=200"
+	waitFor(t, "the invocation's line in the server's log", 5*time.Second, func() bool { return strings.Contains(s.logs.String(), line) })
 	logs := s.logs.String()
-	if !strings.Contains(logs, "msg=invocation endpoint=chatty variant=AllTraffic served=warm-provisioned status=200") {
-		t.Fatalf("no invocation line in the server's log:\n%s", logs)
-	}
 	if strings.Contains(logs, "secret-free") {
 		t.Fatal("the server's log holds a request body")
 	}

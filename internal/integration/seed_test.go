@@ -83,8 +83,10 @@ func TestSeedNotebookInProcess(t *testing.T) {
 }
 
 func TestBuiltinRuntimeFlagIsChecked(t *testing.T) {
-	out, err := exec.Command(hearthBin, "serve", "--builtin-runtime", "docker", "--data-dir", t.TempDir(), "--listen", "127.0.0.1:0").CombinedOutput()
-	if err == nil || !strings.Contains(string(out), "--builtin-runtime \"docker\": give process or in-process") {
+	cmd := exec.Command(hearthBin, "serve", "--builtin-runtime", "docker", "--data-dir", t.TempDir(), "--listen", "127.0.0.1:0")
+	out, err := cmd.CombinedOutput()
+	if err == nil || cmd.ProcessState.ExitCode() != 2 || !strings.Contains(string(out), "--builtin-runtime") ||
+		!strings.Contains(string(out), "give process or in-process") {
 		t.Fatalf("serve --builtin-runtime docker: %v\n%s", err, out)
 	}
 }
