@@ -1,35 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"strings"
 	"sync"
 	"testing"
 )
 
-// lockedBuffer is a bytes.Buffer safe for the flusher and the test.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // Lines written from many goroutines come out whole, none lost, once the
 // writer is closed.
 func TestLogWriterKeepsLinesWhole(t *testing.T) {
-	var out lockedBuffer
+	var out syncBuffer
 	w := newLogWriter(&out)
 	var wg sync.WaitGroup
 	for g := 0; g < 8; g++ {

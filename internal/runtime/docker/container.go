@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"sync"
 	"syscall"
@@ -14,6 +13,7 @@ import (
 	"github.com/docker/docker/pkg/stdcopy"
 
 	"hearth/internal/runtime"
+	"hearth/internal/runtime/process"
 )
 
 // proc is a worker's container, followed from its start until it has
@@ -23,7 +23,7 @@ type proc struct {
 	id   string
 	addr string
 	pid  int
-	out  *tail
+	out  *process.Tail
 	done chan struct{}
 	// standbys is the standby state of the worker's configuration, told
 	// when the worker exits (nil without standbys).
@@ -53,7 +53,7 @@ func (p *proc) Err() error {
 // follow streams the container's output to spec.Output and waits for it
 // to exit, then removes it.
 func (r *Runtime) follow(id, addr string, pid int, spec runtime.Spec) *proc {
-	p := &proc{r: r, id: id, addr: addr, pid: pid, out: &tail{max: 4096, also: spec.Output}, done: make(chan struct{})}
+	p := &proc{r: r, id: id, addr: addr, pid: pid, out: process.NewTail(4096, spec.Output), done: make(chan struct{})}
 	logsDone := make(chan struct{})
 	go func() {
 		defer close(logsDone)
@@ -137,32 +137,4 @@ func (p *proc) Stop(ctx context.Context) error {
 	case <-sctx.Done():
 		return errors.New("container " + shortID(p.id) + " did not stop")
 	}
-}
-
-// tail keeps the last max bytes written to it, and passes every write on
-// to also, if set.
-type tail struct {
-	mu   sync.Mutex
-	max  int
-	buf  []byte
-	also io.Writer
-}
-
-func (t *tail) Write(b []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.also != nil {
-		_, _ = t.also.Write(b)
-	}
-	t.buf = append(t.buf, b...)
-	if len(t.buf) > t.max {
-		t.buf = append(t.buf[:0], t.buf[len(t.buf)-t.max:]...)
-	}
-	return len(b), nil
-}
-
-func (t *tail) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return string(t.buf)
 }
