@@ -392,22 +392,9 @@ func (a *Alarms) putMetricAlarm(ctx context.Context, in *putMetricAlarmInput) (*
 			return nil, err
 		}
 	}
-	tags := map[string]string{}
-	for i, t := range in.Tags {
-		p := fmt.Sprintf("Tags.member.%d", i+1)
-		if t.Key == nil {
-			return nil, missing(p + ".Key")
-		}
-		if t.Value == nil {
-			return nil, missing(p + ".Value")
-		}
-		if err := checkLength(*t.Key, p+".Key", 1, 128); err != nil {
-			return nil, err
-		}
-		if err := checkLength(*t.Value, p+".Value", 0, 256); err != nil {
-			return nil, err
-		}
-		tags[*t.Key] = *t.Value
+	tags, err := checkTagList(in.Tags)
+	if err != nil {
+		return nil, err
 	}
 	now := a.now()
 	rec := alarmRecord{metricAlarm: metricAlarm{
