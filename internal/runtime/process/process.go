@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -98,7 +99,22 @@ func Contract(spec runtime.Spec) (addr string, env []string, err error) {
 	return "127.0.0.1:" + ps, env, nil
 }
 
+// Worker ports come from below the kernel's ephemeral range (Linux
+// defaults to 32768–60999): a port the kernel hands out for ":0" is also
+// what it hands outgoing connections as their local port, so between this
+// check and the worker's own bind, any client on the host could take it.
+const workerPortLow, workerPortHigh = 20000, 32768
+
+// freePort picks a port no one is listening on for a worker to bind.
 func freePort() (int, error) {
+	for try := 0; try < 64; try++ {
+		port := workerPortLow + rand.IntN(workerPortHigh-workerPortLow)
+		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err == nil {
+			l.Close()
+			return port, nil
+		}
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, fmt.Errorf("allocate port: %w", err)
