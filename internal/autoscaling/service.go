@@ -620,23 +620,8 @@ func (s *Service) PutScalingPolicy(ctx context.Context, in *PutPolicyInput) (map
 			return err
 		}
 		key := exactKey(id.ns, id.rid, id.dim, *in.PolicyName)
-		var old policyRecord
-		err := tx.Get(kindPolicy, key, &old)
-		switch {
-		case err == nil:
-			out = old
-		case errors.Is(err, store.ErrNotFound):
-			n, err := s.count(tx, kindPolicy, id)
-			if err != nil {
-				return err
-			}
-			if n >= 50 {
-				return limitExceeded("Scalable target %s already has 50 scaling policies, the most allowed.", id.rid)
-			}
-			pid := uuid.NewString()
-			out.PolicyARN = fmt.Sprintf("arn:aws:autoscaling:%s:%s:scalingPolicy:%s:resource/%s/%s:policyName/%s", s.opts.Region, s.opts.AccountID, pid, id.ns, id.rid, *in.PolicyName)
-			out.CreationTime = awsjson.Timestamp{Time: s.now()}
-		default:
+		var err error
+		if out, err = s.policyToPut(tx, id, *in.PolicyName); err != nil {
 			return err
 		}
 		if len(out.Alarms) != 2 { // new, or a step policy before
@@ -962,4 +947,28 @@ func describeOrdered[T any](ctx context.Context, s *Service, kind store.Kind, ke
 		return nil, err
 	}
 	return withNext(map[string]any{key: items}, next), nil
+}
+
+// policyToPut returns the stored policy name of target id, or — if there
+// is none — a new one with its ARN and creation time, refused with
+// LimitExceededException once the target has 50 policies. PutScalingPolicy
+// of either type then fills in the rest.
+func (s *Service) policyToPut(tx *store.Tx, id targetID, name string) (p policyRecord, err error) {
+	err = tx.Get(kindPolicy, exactKey(id.ns, id.rid, id.dim, name), &p)
+	switch {
+	case err == nil:
+		return p, nil
+	case !errors.Is(err, store.ErrNotFound):
+		return p, err
+	}
+	n, err := s.count(tx, kindPolicy, id)
+	if err != nil {
+		return p, err
+	}
+	if n >= 50 {
+		return p, limitExceeded("Scalable target %s already has 50 scaling policies, the most allowed.", id.rid)
+	}
+	p.PolicyARN = fmt.Sprintf("arn:aws:autoscaling:%s:%s:scalingPolicy:%s:resource/%s/%s:policyName/%s", s.opts.Region, s.opts.AccountID, uuid.NewString(), id.ns, id.rid, name)
+	p.CreationTime = awsjson.Timestamp{Time: s.now()}
+	return p, nil
 }

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
 	"hearth/internal/autoscaling/tracking"
 	"hearth/internal/awserr"
 	"hearth/internal/awsjson"
@@ -153,24 +151,11 @@ func (s *Service) putStepPolicy(ctx context.Context, id targetID, name string, c
 			return err
 		}
 		key := exactKey(id.ns, id.rid, id.dim, name)
-		var old policyRecord
-		err := tx.Get(kindPolicy, key, &old)
-		switch {
-		case err == nil:
-			out, gone = old, old.Alarms // a target tracking policy's alarms go
-		case errors.Is(err, store.ErrNotFound):
-			n, err := s.count(tx, kindPolicy, id)
-			if err != nil {
-				return err
-			}
-			if n >= 50 {
-				return limitExceeded("Scalable target %s already has 50 scaling policies, the most allowed.", id.rid)
-			}
-			out.PolicyARN = fmt.Sprintf("arn:aws:autoscaling:%s:%s:scalingPolicy:%s:resource/%s/%s:policyName/%s", s.opts.Region, s.opts.AccountID, uuid.NewString(), id.ns, id.rid, name)
-			out.CreationTime = awsjson.Timestamp{Time: s.now()}
-		default:
+		var err error
+		if out, err = s.policyToPut(tx, id, name); err != nil {
 			return err
 		}
+		gone = out.Alarms // a target tracking policy's alarms go
 		out.PolicyName = name
 		out.ServiceNamespace, out.ResourceId, out.ScalableDimension = id.ns, id.rid, id.dim
 		out.PolicyType = "StepScaling"

@@ -155,10 +155,21 @@ func (s *Service) TagResource(ctx context.Context, in *TagResourceInput) (struct
 	if err := reservedTag(in.Tags); err != nil {
 		return struct{}{}, err
 	}
+	return struct{}{}, s.editTags(ctx, *in.ResourceARN, func(tags map[string]string) error {
+		maps.Copy(tags, in.Tags)
+		if len(tags) > MaxTags {
+			return tooManyTags(*in.ResourceARN)
+		}
+		return nil
+	})
+}
+
+// editTags changes the tags of the target arn names in one transaction.
+func (s *Service) editTags(ctx context.Context, arn string, edit func(tags map[string]string) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return struct{}{}, s.store.Update(ctx, func(tx *store.Tx) error {
-		t, err := targetByARN(tx, *in.ResourceARN)
+	return s.store.Update(ctx, func(tx *store.Tx) error {
+		t, err := targetByARN(tx, arn)
 		if err != nil {
 			return err
 		}
@@ -166,9 +177,8 @@ func (s *Service) TagResource(ctx context.Context, in *TagResourceInput) (struct
 		if err != nil {
 			return err
 		}
-		maps.Copy(tags, in.Tags)
-		if len(tags) > MaxTags {
-			return tooManyTags(*in.ResourceARN)
+		if err := edit(tags); err != nil {
+			return err
 		}
 		return putTags(tx, t, tags)
 	})
@@ -198,21 +208,11 @@ func (s *Service) UntagResource(ctx context.Context, in *UntagResourceInput) (st
 	if err := v.Err(); err != nil {
 		return struct{}{}, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return struct{}{}, s.store.Update(ctx, func(tx *store.Tx) error {
-		t, err := targetByARN(tx, *in.ResourceARN)
-		if err != nil {
-			return err
-		}
-		tags, err := getTags(tx, t)
-		if err != nil {
-			return err
-		}
+	return struct{}{}, s.editTags(ctx, *in.ResourceARN, func(tags map[string]string) error {
 		for _, k := range in.TagKeys {
 			delete(tags, k)
 		}
-		return putTags(tx, t, tags)
+		return nil
 	})
 }
 
