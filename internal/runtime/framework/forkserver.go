@@ -481,9 +481,7 @@ func (w *worker) finish(err error) {
 		w.err = err
 		dirs := w.cgroups
 		w.mu.Unlock()
-		for _, d := range dirs {
-			_ = os.Remove(d)
-		}
+		w.srv.cgroups.Remove(dirs)
 		close(w.done)
 	})
 }

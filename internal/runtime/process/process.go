@@ -74,7 +74,7 @@ func (rt *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Proces
 		if err != nil && rt.Logger != nil {
 			rt.Logger.Debug("cgroup placement failed", "worker", spec.Name, "err", err)
 		}
-		p.setCgroups(dirs)
+		p.setCgroups(rt.Cgroups, dirs)
 	}
 	go p.wait()
 	return p, nil
@@ -132,17 +132,17 @@ func (p *proc) wait() {
 	_ = syscall.Kill(-pid, syscall.SIGKILL)
 	p.mu.Lock()
 	p.err = err
-	dirs := p.cgroups
+	dirs, cg := p.cgroups, p.cg
 	p.mu.Unlock()
-	removeCgroups(dirs)
+	cg.Remove(dirs)
 	p.guard.Forget(pid)
 	close(p.done)
 }
 
-// removeCgroups kills any process left in the cgroups and removes them.
-// A cgroup can only be removed once its last process is gone, which takes
-// a moment after SIGKILL.
-func removeCgroups(dirs []string) {
+// Remove kills any process left in a worker's cgroups, removes them, and
+// weighs their parents again. A cgroup can only be removed once its last
+// process is gone, which takes a moment after SIGKILL. c may be nil.
+func (c *Cgroups) Remove(dirs []string) {
 	for _, d := range dirs {
 		for try := 0; try < 50; try++ {
 			killCgroup(d)
@@ -150,6 +150,9 @@ func removeCgroups(dirs []string) {
 				break
 			}
 			time.Sleep(2 * time.Millisecond)
+		}
+		if c != nil {
+			c.weighParent(d)
 		}
 	}
 }
@@ -189,15 +192,15 @@ func (c *Cgroups) Sweep() int {
 				dirs = append(dirs, filepath.Join(parent, e.Name()))
 			}
 		}
-		removeCgroups(dirs)
+		c.Remove(dirs)
 		n += len(dirs)
 	}
 	return n
 }
 
-func (p *proc) setCgroups(dirs []string) {
+func (p *proc) setCgroups(cg *Cgroups, dirs []string) {
 	p.mu.Lock()
-	p.cgroups = dirs
+	p.cg, p.cgroups = cg, dirs
 	p.mu.Unlock()
 }
 
@@ -208,6 +211,8 @@ type Cgroups struct {
 	V2       string
 	MemoryV1 string
 	CPUV1    string
+
+	mu sync.Mutex // serializes weighParent
 }
 
 // Place creates the worker's cgroups, sets its limits and moves it in. It
@@ -278,8 +283,41 @@ func (c *Cgroups) Limit(dirs []string, spec runtime.Spec) error {
 				return fmt.Errorf("%s: %w", kv[0], err)
 			}
 		}
+		if spec.CPUWeight > 0 {
+			c.weighParent(dir)
+		}
 	}
 	return nil
+}
+
+// weighParent gives the group holding the worker groups, next to dir,
+// the sum of its workers' CPU weights, so that each worker competes for
+// CPU with the host's other processes as a process of its own weight
+// would, rather than all of them together weighing as one process.
+func (c *Cgroups) weighParent(dir string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	parent := filepath.Dir(dir)
+	file, unit, least, most := "cpu.weight", 100, 1, 10000
+	if _, err := os.Stat(filepath.Join(parent, file)); err != nil {
+		file, unit, least, most = "cpu.shares", 1024, 2, 262144
+		if _, err := os.Stat(filepath.Join(parent, file)); err != nil {
+			return // no CPU controller here
+		}
+	}
+	workers, _ := filepath.Glob(filepath.Join(parent, "worker-*", file))
+	sum := 0
+	for _, f := range workers {
+		if b, err := os.ReadFile(f); err == nil {
+			if n, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+				sum += n
+			}
+		}
+	}
+	if sum == 0 {
+		sum = unit // no workers: the default weight
+	}
+	_ = os.WriteFile(filepath.Join(parent, file), []byte(strconv.Itoa(min(max(sum, least), most))), 0o644)
 }
 
 type proc struct {
@@ -289,6 +327,7 @@ type proc struct {
 	out     *Tail
 	done    chan struct{}
 	cgroups []string
+	cg      *Cgroups
 
 	mu  sync.Mutex
 	err error

@@ -99,3 +99,52 @@ func TestWorkersGetTheirOwnCgroupWithMemoryLimit(t *testing.T) {
 		t.Fatalf("cgroup %s should be removed after the worker exits (stat: %v)", filepath.Dir(limitFile), err)
 	}
 }
+
+// The group holding the worker groups weighs what its workers weigh
+// together, so that a worker competes for CPU with the host's other
+// processes as a process of its own weight would.
+func TestWorkerGroupsParentWeighsItsWorkers(t *testing.T) {
+	cg := DetectCgroups("hearth-test-weights")
+	if cg == nil || (cg.CPUV1 == "" && cg.V2 == "") {
+		t.Skip("no writable CPU cgroup on this host")
+	}
+	parent, file, unit := cg.CPUV1, "cpu.shares", 1024
+	if cg.V2 != "" {
+		parent, file, unit = cg.V2, "cpu.weight", 100
+	}
+	if _, err := os.Stat(filepath.Join(parent, file)); err != nil {
+		t.Skip("the worker groups' parent has no CPU controller")
+	}
+	weight := func() int {
+		t.Helper()
+		b, err := os.ReadFile(filepath.Join(parent, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+		return n
+	}
+	bin := buildEcho(t)
+	rt := &Runtime{Cgroups: cg}
+	start := func(w int) runtime.Process {
+		p, err := rt.Start(context.Background(), runtime.Spec{Path: bin, Args: []string{"serve"},
+			Env: []string{"SAGEMAKER_BIND_TO_PORT=0"}, Dir: t.TempDir(), MemoryMB: 256, CPUWeight: w})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = p.Stop(context.Background()) })
+		return p
+	}
+	a := start(200)
+	start(50)
+	if got, want := weight(), 250*unit/100; got != want {
+		t.Fatalf("parent weight with workers of 200 and 50: %d, want %d", got, want)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = a.Stop(ctx)
+	<-a.Done()
+	if got, want := weight(), 50*unit/100; got != want {
+		t.Fatalf("parent weight after the 200 worker exits: %d, want %d", got, want)
+	}
+}

@@ -139,7 +139,7 @@ func (rt *Runtime) startSpare(spec runtime.Spec) (*spare, error) {
 		if err != nil && rt.Logger != nil {
 			rt.Logger.Debug("cgroup placement failed", "program", spec.Path, "err", err)
 		}
-		p.setCgroups(dirs)
+		p.setCgroups(rt.Cgroups, dirs)
 	}
 	go p.wait()
 	return &spare{proc: p, handoff: w}, nil
