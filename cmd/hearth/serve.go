@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -444,8 +443,7 @@ const shutdownGrace = 30 * time.Second
 
 func (s *server) run(ctx context.Context, stdout io.Writer) error {
 	defer s.close()
-	hs := &http.Server{Handler: s.gateway, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
-	gateway.ConfigureServer(hs)
+	hs := gateway.NewServer(s.gateway, s.log)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(s.ln) }()
 	if err := s.control.Resume(ctx); err != nil {

@@ -81,7 +81,7 @@ func (g *Gateway) readBody(w http.ResponseWriter, r *http.Request) ([]byte, stri
 		}
 		n, err := r.Body.Read(chunk)
 		if int64(buf.Len()+n) > g.opts.MaxBody {
-			return nil, "", awserr.New("ValidationException", http.StatusRequestEntityTooLarge, "Request body exceeds the maximum of %d bytes.", g.opts.MaxBody)
+			return nil, "", g.errBodyTooLarge()
 		}
 		buf.Write(chunk[:n])
 		h.Write(chunk[:n])
@@ -90,15 +90,27 @@ func (g *Gateway) readBody(w http.ResponseWriter, r *http.Request) ([]byte, stri
 		}
 		if err != nil {
 			if isTimeout(err) {
-				return nil, "", awserr.New("RequestTimeoutException", http.StatusRequestTimeout,
-					"The request body did not arrive within the time allowed (%s plus one second per %d bytes).", g.opts.BodyGrace, g.opts.BodyMinRate)
+				return nil, "", g.errBodyTimeout()
 			}
-			return nil, "", awserr.New("SerializationException", http.StatusBadRequest, "Unable to read request body: %v", err)
+			return nil, "", errBodyRead(err)
 		}
 	}
 	body := buf.Bytes()
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	return body, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func (g *Gateway) errBodyTooLarge() error {
+	return awserr.New("ValidationException", http.StatusRequestEntityTooLarge, "Request body exceeds the maximum of %d bytes.", g.opts.MaxBody)
+}
+
+func (g *Gateway) errBodyTimeout() error {
+	return awserr.New("RequestTimeoutException", http.StatusRequestTimeout,
+		"The request body did not arrive within the time allowed (%s plus one second per %d bytes).", g.opts.BodyGrace, g.opts.BodyMinRate)
+}
+
+func errBodyRead(err error) error {
+	return awserr.New("SerializationException", http.StatusBadRequest, "Unable to read request body: %v", err)
 }
 
 func isTimeout(err error) bool {

@@ -1,24 +1,33 @@
 package gateway
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"hearth/internal/awserr"
+	"hearth/internal/awsjson"
 	"hearth/internal/control"
 )
 
-// Invoker serves SageMaker Runtime requests (POST /endpoints/{name}/…).
+// Invoker serves SageMaker Runtime requests (POST /endpoints/{name}/…),
+// read by net/http or by the invocation route's own server (http1).
 type Invoker interface {
-	ServeInvoke(w http.ResponseWriter, r *http.Request, endpoint string, body []byte)
+	ServeInvoke(ctx context.Context, w http.ResponseWriter, h Header, endpoint string, body []byte)
+}
+
+// Header is a request's header fields, as either server holds them:
+// http.Header or *http1.Exchange.
+type Header interface {
+	// Get returns the first value of the named field, or "".
+	Get(name string) string
 }
 
 // Options wire a Gateway. Only Control is required.
@@ -137,24 +146,24 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if g.opts.Auth != nil {
 		service := signingName(r, path)
 		if service == "" {
-			g.reject(w, r, awserr.New("UnknownOperationException", http.StatusBadRequest, "Unknown operation: no API on this server has that X-Amz-Target."))
+			g.reject(w, r.Header, awserr.New("UnknownOperationException", http.StatusBadRequest, "Unknown operation: no API on this server has that X-Amz-Target."))
 			return
 		}
 		f, err := g.opts.Auth.Begin(r, service)
 		if err != nil {
-			g.reject(w, r, err)
+			g.reject(w, r.Header, err)
 			return
 		}
 		finish = f
 	}
 	body, sum, err := g.readBody(w, r)
 	if err != nil {
-		g.reject(w, r, err)
+		g.reject(w, r.Header, err)
 		return
 	}
 	if finish != nil {
 		if err := finish(sum); err != nil {
-			g.reject(w, r, err)
+			g.reject(w, r.Header, err)
 			return
 		}
 	}
@@ -163,7 +172,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	service, opName, _ := strings.Cut(target, ".")
 	switch {
 	case strings.HasPrefix(path, "/endpoints/"):
-		g.serveInvoke(w, r, strings.TrimPrefix(path, "/endpoints/"), body)
+		g.serveInvoke(r.Context(), w, r.Method, strings.TrimPrefix(path, "/endpoints/"), r.Header, body)
 	case service == "SageMaker":
 		g.serveJSON(w, r, body, "SageMaker", opName, g.sm, json11)
 	case service == "AnyScaleFrontendService" && g.opts.AutoScaling != nil:
@@ -177,7 +186,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if target != "" {
 			msg = "Unknown operation " + truncate(target, 128) + " on this server"
 		}
-		g.writeError(w, r, awserr.New("UnknownOperationException", http.StatusBadRequest, "%s.", msg))
+		g.writeError(w, r.Header, awserr.New("UnknownOperationException", http.StatusBadRequest, "%s.", msg))
 	}
 }
 
@@ -186,41 +195,54 @@ const maxEndpointName = 63
 
 // serveInvoke serves POST /endpoints/{name}/{operation}; rest is the path
 // after /endpoints/, still escaped.
-func (g *Gateway) serveInvoke(w http.ResponseWriter, r *http.Request, rest string, body []byte) {
+func (g *Gateway) serveInvoke(ctx context.Context, w http.ResponseWriter, method, rest string, h Header, body []byte) {
 	rawName, op, ok := strings.Cut(rest, "/")
-	if !ok || r.Method != http.MethodPost || g.opts.Invoker == nil {
-		g.writeError(w, r, awserr.New("UnknownOperationException", http.StatusNotFound,
-			"No operation for %s on this path; InvokeEndpoint is POST /endpoints/{EndpointName}/invocations.", r.Method))
+	if !ok || method != http.MethodPost || g.opts.Invoker == nil {
+		g.writeError(w, h, awserr.New("UnknownOperationException", http.StatusNotFound,
+			"No operation for %s on this path; InvokeEndpoint is POST /endpoints/{EndpointName}/invocations.", method))
 		return
 	}
 	if op != "invocations" {
-		g.writeError(w, r, awserr.New("UnknownOperationException", http.StatusNotFound,
+		g.writeError(w, h, awserr.New("UnknownOperationException", http.StatusNotFound,
 			"That operation is not supported by this server; only InvokeEndpoint (/invocations) is."))
 		return
 	}
 	name, err := url.PathUnescape(rawName)
 	switch {
 	case err != nil:
-		g.writeError(w, r, awserr.New("ValidationError", http.StatusBadRequest,
+		g.writeError(w, h, awserr.New("ValidationError", http.StatusBadRequest,
 			"1 validation error detected: Value at 'endpointName' failed to satisfy constraint: Member must be a validly percent-encoded path segment"))
 		return
 	case len(name) > maxEndpointName:
 		// The name is not echoed: it may be anything up to the header limit.
-		g.writeError(w, r, awserr.New("ValidationError", http.StatusBadRequest,
+		g.writeError(w, h, awserr.New("ValidationError", http.StatusBadRequest,
 			"1 validation error detected: Value at 'endpointName' failed to satisfy constraint: Member must have length less than or equal to %d", maxEndpointName))
 		return
-	case !endpointNameRE.MatchString(name):
-		g.writeError(w, r, awserr.New("ValidationError", http.StatusBadRequest,
+	case !validEndpointName(name):
+		g.writeError(w, h, awserr.New("ValidationError", http.StatusBadRequest,
 			"1 validation error detected: Value at 'endpointName' failed to satisfy constraint: Member must satisfy regular expression pattern: %s", endpointNamePattern))
 		return
 	}
-	g.opts.Invoker.ServeInvoke(w, r, name, body)
+	g.opts.Invoker.ServeInvoke(ctx, w, h, name, body)
 }
 
 // endpointNamePattern is the pattern of SageMaker endpoint names.
 const endpointNamePattern = `^[a-zA-Z0-9](-*[a-zA-Z0-9])*`
 
-var endpointNameRE = regexp.MustCompile(endpointNamePattern + `$`)
+// validEndpointName reports whether name matches endpointNamePattern:
+// letters and digits, with hyphens between them.
+func validEndpointName(name string) bool {
+	if name == "" || name[0] == '-' || name[len(name)-1] == '-' {
+		return false
+	}
+	for i := range len(name) {
+		c := name[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // serveMetrics serves GET /metrics: open in dev mode; with an
 // Authenticator, to a request carrying the metrics bearer token or signed
@@ -229,7 +251,7 @@ func (g *Gateway) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	if g.opts.Auth != nil && !bearerToken(r, g.opts.MetricsToken) {
 		finish, err := g.opts.Auth.Begin(r, metricsSigningName)
 		if err != nil {
-			g.reject(w, r, err)
+			g.reject(w, r.Header, err)
 			return
 		}
 		_, sum, err := g.readBody(w, r)
@@ -237,7 +259,7 @@ func (g *Gateway) serveMetrics(w http.ResponseWriter, r *http.Request) {
 			err = finish(sum)
 		}
 		if err != nil {
-			g.reject(w, r, err)
+			g.reject(w, r.Header, err)
 			return
 		}
 	}
@@ -246,9 +268,9 @@ func (g *Gateway) serveMetrics(w http.ResponseWriter, r *http.Request) {
 
 // reject answers a request that is not served, closing its connection so
 // that an unread body is not drained.
-func (g *Gateway) reject(w http.ResponseWriter, r *http.Request, err error) {
+func (g *Gateway) reject(w http.ResponseWriter, h Header, err error) {
 	w.Header().Set("Connection", "close")
-	g.writeError(w, r, err)
+	g.writeError(w, h, err)
 }
 
 // truncate shortens s to at most n bytes for echoing in a message.
@@ -261,10 +283,15 @@ func truncate(s string, n int) string {
 
 // writeError renders err as an AWS JSON error (used before the API is
 // known and for the JSON services).
-func (g *Gateway) writeError(w http.ResponseWriter, r *http.Request, err error) {
+func (g *Gateway) writeError(w http.ResponseWriter, h Header, err error) {
 	ct := json11
-	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-amz-json-1.0") {
+	if strings.HasPrefix(h.Get("Content-Type"), "application/x-amz-json-1.0") {
 		ct = "application/x-amz-json-1.0"
 	}
-	g.writeJSONError(w, r, ct, err)
+	e, ok := awserr.As(err)
+	if !ok {
+		g.log.Error("request failed", "err", err)
+		e = awserr.Internal("InternalFailure")
+	}
+	awsjson.WriteError(w, ct, e)
 }

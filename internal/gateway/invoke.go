@@ -21,15 +21,15 @@ type Runtime struct {
 
 // ServeInvoke implements Invoker. endpoint is the name, decoded once from
 // the path and checked by the gateway.
-func (rt *Runtime) ServeInvoke(w http.ResponseWriter, r *http.Request, endpoint string, body []byte) {
+func (rt *Runtime) ServeInvoke(ctx context.Context, w http.ResponseWriter, hdr Header, endpoint string, body []byte) {
 	name := endpoint
 	req := &fleet.Request{
 		Endpoint:         name,
-		TargetVariant:    r.Header.Get("X-Amzn-SageMaker-Target-Variant"),
-		ContentType:      r.Header.Get("Content-Type"),
-		Accept:           r.Header.Get("Accept"),
-		CustomAttributes: r.Header.Get("X-Amzn-SageMaker-Custom-Attributes"),
-		InferenceID:      r.Header.Get("X-Amzn-SageMaker-Inference-Id"),
+		TargetVariant:    hdr.Get("X-Amzn-SageMaker-Target-Variant"),
+		ContentType:      hdr.Get("Content-Type"),
+		Accept:           hdr.Get("Accept"),
+		CustomAttributes: hdr.Get("X-Amzn-SageMaker-Custom-Attributes"),
+		InferenceID:      hdr.Get("X-Amzn-SageMaker-Inference-Id"),
 		RequestID:        w.Header().Get("X-Amzn-Requestid"),
 		Body:             body,
 	}
@@ -45,9 +45,9 @@ func (rt *Runtime) ServeInvoke(w http.ResponseWriter, r *http.Request, endpoint 
 		rt.writeError(w, "ValidationError", http.StatusBadRequest, "1 validation error detected: Value at 'inferenceId' failed to satisfy constraint: Member must have length less than or equal to 64", nil)
 		return
 	}
-	resp, err := rt.Fleet.Invoke(r.Context(), req)
+	resp, err := rt.Fleet.Invoke(ctx, req)
 	if err != nil {
-		rt.writeInvokeError(w, r.Context(), name, err)
+		rt.writeInvokeError(w, ctx, name, err)
 		return
 	}
 	// Canonical keys set directly, and the served-by values shared: the

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -44,7 +45,8 @@ func testAuth(t testing.TB) gateway.Authenticator {
 }
 
 // secureEnv is a gateway requiring SigV4, on a real loopback server
-// configured as hearth serve configures it.
+// as hearth serve runs it: the invocation route's own server in front of
+// net/http.
 type secureEnv struct {
 	url string
 	ctl *control.Service
@@ -53,11 +55,31 @@ type secureEnv struct {
 func newSecureEnv(t *testing.T, opts gateway.Options) *secureEnv {
 	t.Helper()
 	g, ctl := newSecureGateway(t, opts)
-	srv := httptest.NewUnstartedServer(g)
-	gateway.ConfigureServer(srv.Config)
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return &secureEnv{url: srv.URL, ctl: ctl}
+	return &secureEnv{url: serve(t, g), ctl: ctl}
+}
+
+// serve runs g on a loopback listener as hearth serve does, and returns
+// its URL.
+func serve(t testing.TB, g *gateway.Gateway) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := gateway.NewServer(g, nil)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+		if err := <-done; !errors.Is(err, http.ErrServerClosed) {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	return "http://" + ln.Addr().String()
 }
 
 // newSecureGateway is a gateway requiring SigV4 over a real store, control
@@ -274,12 +296,15 @@ func rawRequest(t *testing.T, baseURL, head string) (net.Conn, *bufio.Reader) {
 // its connection closed.
 func TestNoBodyIsReadBeforeAuthentication(t *testing.T) {
 	e := newSecureEnv(t, gateway.Options{})
-	for _, auth := range []string{
-		"",
-		"Authorization: AWS4-HMAC-SHA256 Credential=AKIDNOBODY/20240101/us-east-1/sagemaker/aws4_request, SignedHeaders=host;x-amz-date, Signature=00\r\nX-Amz-Date: 20240101T000000Z\r\n",
+	for _, tc := range []struct{ api, auth string }{
+		{"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: SageMaker.ListModels\r\nContent-Type: application/x-amz-json-1.1\r\n", ""},
+		{"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: SageMaker.ListModels\r\nContent-Type: application/x-amz-json-1.1\r\n",
+			"Authorization: AWS4-HMAC-SHA256 Credential=AKIDNOBODY/20240101/us-east-1/sagemaker/aws4_request, SignedHeaders=host;x-amz-date, Signature=00\r\nX-Amz-Date: 20240101T000000Z\r\n"},
+		{"POST /endpoints/e/invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n", ""},
+		{"POST /endpoints/e/invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n",
+			"Authorization: AWS4-HMAC-SHA256 Credential=AKIDNOBODY/20240101/us-east-1/sagemaker/aws4_request, SignedHeaders=host;x-amz-date, Signature=00\r\nX-Amz-Date: 20240101T000000Z\r\n"},
 	} {
-		c, br := rawRequest(t, e.url, "POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: SageMaker.ListModels\r\nContent-Type: application/x-amz-json-1.1\r\n"+
-			auth+"Content-Length: 8388608\r\n\r\n{")
+		c, br := rawRequest(t, e.url, tc.api+tc.auth+"Content-Length: 8388608\r\n\r\n{")
 		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
 		resp, err := http.ReadResponse(br, nil)
 		if err != nil {
@@ -295,17 +320,27 @@ func TestNoBodyIsReadBeforeAuthentication(t *testing.T) {
 // TestSlowBodyIsCutWith408: a body slower than the floor rate is cut.
 func TestSlowBodyIsCutWith408(t *testing.T) {
 	e := newSecureEnv(t, gateway.Options{BodyGrace: 200 * time.Millisecond, BodyMinRate: 1 << 20})
-	body := `{"MaxResults":10}`
-	req := signed(t, "POST", e.url+"/", "SageMaker.ListModels", body, "sagemaker", "")
+	t.Run("API", func(t *testing.T) {
+		body := `{"MaxResults":10}`
+		slowBody(t, signed(t, "POST", e.url+"/", "SageMaker.ListModels", body, "sagemaker", ""), body)
+	})
+	t.Run("invocation", func(t *testing.T) {
+		body := `1,2,3,4,5,6,7,8`
+		slowBody(t, signed(t, "POST", e.url+"/endpoints/e/invocations", "", body, "sagemaker", ""), body)
+	})
+}
+
+// slowBody sends req's head, then body a byte every 100 ms, and wants 408.
+func slowBody(t *testing.T, req *http.Request, body string) {
 	var head bytes.Buffer
-	fmt.Fprintf(&head, "POST / HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\n", req.Host, len(body))
+	fmt.Fprintf(&head, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\n", req.URL.RequestURI(), req.Host, len(body))
 	for k, vs := range req.Header {
 		for _, v := range vs {
 			fmt.Fprintf(&head, "%s: %s\r\n", k, v)
 		}
 	}
 	head.WriteString("\r\n")
-	c, br := rawRequest(t, e.url, head.String())
+	c, br := rawRequest(t, "http://"+req.Host, head.String())
 	go func() { // one byte every 100 ms
 		for i := 0; i < len(body); i++ {
 			if _, err := c.Write([]byte{body[i]}); err != nil {

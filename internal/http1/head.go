@@ -1,0 +1,228 @@
+package http1
+
+import (
+	"bytes"
+	"errors"
+)
+
+// maxFields bounds the header fields of a request served here; a request
+// with more is handed to the fallback server.
+const maxFields = 64
+
+// field is one header field, both parts slices of the connection's buffer.
+type field struct{ name, value []byte }
+
+// head is a parsed request line and header, valid until the connection's
+// buffer is reused.
+type head struct {
+	method, target []byte
+	fields         []field
+	contentLength  int64
+	close          bool // "Connection: close"
+	size           int  // bytes of the head, its final blank line included
+}
+
+var errIncomplete = errors.New("http1: incomplete head")
+
+// errDecline: a head this server does not serve itself, though it may
+// be a valid request; the fallback server judges it.
+var errDecline = errors.New("http1: declined")
+
+// parseHead parses the request head at the start of b into h, reusing
+// h's field slice. It returns errIncomplete when b holds no whole head yet,
+// and errDecline for anything but a plain HTTP/1.1 request with a
+// Content-Length (or no body) and a Host: HTTP/1.0, Transfer-Encoding,
+// Expect, Upgrade, obsolete line folding, bare LF line ends, characters a
+// token or field value may not hold, repeated Content-Length, over
+// maxFields fields. Every path out of here but success leaves the bytes
+// for net/http, which answers them as it always does.
+func parseHead(b []byte, h *head) error {
+	end := bytes.Index(b, crlfcrlf)
+	if end < 0 {
+		if bytes.Contains(b, lflf) {
+			return errDecline // bare-LF line ends: net/http's business
+		}
+		return errIncomplete
+	}
+	h.size = end + 4
+	h.fields = h.fields[:0]
+	h.contentLength = 0
+	h.close = false
+	b = b[:end+2] // every line with its CRLF
+
+	line, rest, _ := bytes.Cut(b, crlf)
+	sp := bytes.IndexByte(line, ' ')
+	if sp <= 0 {
+		return errDecline
+	}
+	h.method = line[:sp]
+	line = line[sp+1:]
+	sp = bytes.IndexByte(line, ' ')
+	if sp <= 0 || !bytes.Equal(line[sp+1:], http11) {
+		return errDecline
+	}
+	h.target = line[:sp]
+	if !isToken(h.method) || h.target[0] != '/' || !isTarget(h.target) {
+		return errDecline
+	}
+
+	sawLength, sawHost := false, false
+	for len(rest) > 0 {
+		line, rest, _ = bytes.Cut(rest, crlf)
+		colon := bytes.IndexByte(line, ':')
+		if colon <= 0 || len(h.fields) == maxFields {
+			return errDecline // also a folded line, which starts with a space
+		}
+		name, value := line[:colon], trimOWS(line[colon+1:])
+		if !isToken(name) || !isFieldValue(value) {
+			return errDecline
+		}
+		switch {
+		case equalFold(name, "Content-Length"):
+			n, ok := parseLength(value)
+			if !ok || sawLength {
+				return errDecline
+			}
+			sawLength, h.contentLength = true, n
+		case equalFold(name, "Host"):
+			sawHost = true
+		case equalFold(name, "Transfer-Encoding"), equalFold(name, "Expect"), equalFold(name, "Upgrade"):
+			return errDecline
+		case equalFold(name, "Connection"):
+			if hasToken(value, "close") {
+				h.close = true
+			}
+			if hasToken(value, "upgrade") {
+				return errDecline
+			}
+		}
+		h.fields = append(h.fields, field{name, value})
+	}
+	if !sawHost {
+		return errDecline
+	}
+	return nil
+}
+
+var (
+	crlf     = []byte("\r\n")
+	crlfcrlf = []byte("\r\n\r\n")
+	lflf     = []byte("\n\n")
+	http11   = []byte("HTTP/1.1")
+)
+
+// get returns the first value of the named field, or nil.
+func (h *head) get(name string) []byte {
+	for _, f := range h.fields {
+		if equalFold(f.name, name) {
+			return f.value
+		}
+	}
+	return nil
+}
+
+// parseLength parses a Content-Length value: digits only, at most 18 of them.
+func parseLength(v []byte) (int64, bool) {
+	if len(v) == 0 || len(v) > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
+}
+
+// equalFold compares an ASCII field name with s, ignoring case.
+func equalFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := range len(b) {
+		c, d := b[i], s[i]
+		if c == d {
+			continue
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if 'A' <= d && d <= 'Z' {
+			d += 'a' - 'A'
+		}
+		if c != d {
+			return false
+		}
+	}
+	return true
+}
+
+// hasToken reports whether the comma-separated list v holds tok, ignoring case.
+func hasToken(v []byte, tok string) bool {
+	for len(v) > 0 {
+		var item []byte
+		item, v, _ = bytes.Cut(v, []byte{','})
+		if equalFold(trimOWS(item), tok) {
+			return true
+		}
+	}
+	return false
+}
+
+func trimOWS(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// tokenChars marks the characters of an RFC 9110 token.
+var tokenChars = func() (t [256]bool) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = true, true
+	}
+	for _, c := range "!#$%&'*+-.^_`|~" {
+		t[c] = true
+	}
+	return t
+}()
+
+func isToken(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	for _, c := range b {
+		if !tokenChars[c] {
+			return false
+		}
+	}
+	return true
+}
+
+// isFieldValue accepts visible ASCII, space, tab and obs-text, as net/http does.
+func isFieldValue(b []byte) bool {
+	for _, c := range b {
+		if c < ' ' && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// isTarget accepts an origin-form target of visible ASCII.
+func isTarget(b []byte) bool {
+	for _, c := range b {
+		if c <= ' ' || c >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
