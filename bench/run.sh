@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Reproducible benchmark of Hearth on one machine, in one run:
 #   - warm invoke latency and throughput: straight to a worker, through nginx
-#     (upstream keepalive, balancing over eight identical workers), and through
-#     Hearth to eight provisioned workers of the same program;
+#     (upstream keepalive, balancing over eight workers), and through Hearth,
+#     all to the same eight worker processes (Hearth's eight provisioned
+#     echo-workers); and nginx to eight echo-workers outside any cgroup;
 #   - cold start of the built-in XGBoost runtime and of a bring-your-own worker;
 #   - a provisioned endpoint's first request after an idle gap;
 #   - the built-in XGBoost runtime in worker processes (--builtin-runtime
@@ -25,7 +26,9 @@ work=$(mktemp -d)
 pids=()
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	[ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
+	for n in nginx nginx-standalone; do
+		[ -f "$work/$n.pid" ] && kill "$(cat "$work/$n.pid")" 2>/dev/null || true
+	done
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -37,34 +40,7 @@ payload=$(cat internal/xgboost/testdata/seed-abalone-tarball/payload.csv)
 printf '%s' "$payload" > "$work/payload.csv"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-HP=$(free_port); NP=$(free_port); IP=$(free_port)
-
-# Eight echo workers of our own, the same program Hearth runs as eight
-# provisioned workers: "direct" sends to the first, nginx balances over all
-# eight as Hearth does.
-WPS=()
-for _ in 1 2 3 4 5 6 7 8; do
-	p=$(free_port); WPS+=("$p")
-	SAGEMAKER_BIND_TO_PORT=$p "$work/echo-worker" serve & pids+=($!)
-done
-WP=${WPS[0]}
-upstreams=$(for p in "${WPS[@]}"; do printf 'server 127.0.0.1:%s; ' "$p"; done)
-
-cat > "$work/nginx.conf" <<NGINX
-worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log;
-events { worker_connections 1024; }
-http {
-	access_log off;
-	upstream worker { $upstreams keepalive 64; }
-	server {
-		listen 127.0.0.1:$NP;
-		location / { proxy_pass http://worker; proxy_http_version 1.1; proxy_set_header Connection ""; }
-	}
-}
-NGINX
-nginx -c "$work/nginx.conf" -p "$work"
+HP=$(free_port); NP=$(free_port); SP=$(free_port); IP=$(free_port)
 
 # The echo workers use next to no memory: lift the budget so the eight
 # provisioned ones and the on-demand endpoints all fit.
@@ -77,7 +53,6 @@ hearth_pid=$!
 for port in $HP $IP; do
 	for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.05; done
 done
-nginx_pid=$(pgrep -P "$(cat "$work/nginx.pid")" | head -1)
 
 export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_DEFAULT_REGION=us-east-1
 H="aws --endpoint-url http://127.0.0.1:$HP"
@@ -107,6 +82,49 @@ H="aws --endpoint-url http://127.0.0.1:$IP"
 deploy xgb-od "$XGB" "file://$work/model.tar.gz" 0
 deploy xgb-tp "$XGB" "file://$work/model.tar.gz" 8
 H="aws --endpoint-url http://127.0.0.1:$HP"
+
+# nginx proxies to the very worker processes Hearth serves echo-pc with
+# (found by their environment), balancing over all eight as Hearth does,
+# and "direct" sends to the first of them: every path ends in the same
+# eight processes, in the cgroups Hearth made for them. A second nginx
+# proxies to eight echo-workers started here, outside any cgroup, to show
+# what the workers' cgroups cost any proxy.
+WPS=()
+for c in $(pgrep -P "$hearth_pid"); do
+	env=$(tr '\0' '\n' <"/proc/$c/environ" 2>/dev/null) || continue
+	grep -qx 'SAGEMAKER_ENDPOINT_NAME=echo-pc' <<<"$env" || continue
+	WPS+=("$(sed -n 's/^SAGEMAKER_BIND_TO_PORT=//p' <<<"$env")")
+done
+[ ${#WPS[@]} -eq 8 ] || { echo "bench: found ${#WPS[@]} echo-pc workers, want 8" >&2; exit 1; }
+WP=${WPS[0]}
+SPS=()
+for _ in 1 2 3 4 5 6 7 8; do
+	p=$(free_port); SPS+=("$p")
+	SAGEMAKER_BIND_TO_PORT=$p "$work/echo-worker" serve >/dev/null & pids+=($!)
+done
+nginx_conf() { # name port upstream-ports...
+	local name=$1 port=$2; shift 2
+	cat > "$work/$name.conf" <<NGINX
+worker_processes 1;
+pid $work/$name.pid;
+error_log $work/$name-error.log;
+events { worker_connections 1024; }
+http {
+	access_log off;
+	upstream worker { $(for p in "$@"; do printf 'server 127.0.0.1:%s; ' "$p"; done) keepalive 64; }
+	server {
+		listen 127.0.0.1:$port;
+		location / { proxy_pass http://worker; proxy_http_version 1.1; proxy_set_header Connection ""; }
+	}
+}
+NGINX
+	nginx -c "$work/$name.conf" -p "$work"
+}
+nginx_conf nginx "$NP" "${WPS[@]}"
+nginx_conf nginx-standalone "$SP" "${SPS[@]}"
+sleep 0.2
+nginx_pid=$(pgrep -P "$(cat "$work/nginx.pid")" | head -1)
+nginx_standalone_pid=$(pgrep -P "$(cat "$work/nginx-standalone.pid")" | head -1)
 
 cat > "$work/post.lua" <<'LUA'
 wrk.method = "POST"
@@ -153,11 +171,12 @@ median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
 declare -A R
 for run in $(seq "$RUNS"); do
-	for target in direct nginx hearth; do
+	for target in direct nginx hearth nginx-standalone; do
 		pid=
 		case $target in
 			direct) url="http://127.0.0.1:$WP/invocations" ;;
 			nginx) url="http://127.0.0.1:$NP/invocations"; pid=$nginx_pid ;;
+			nginx-standalone) url="http://127.0.0.1:$SP/invocations"; pid=$nginx_standalone_pid ;;
 			hearth) url="http://127.0.0.1:$HP/endpoints/echo-pc/invocations"; pid=$hearth_pid ;;
 		esac
 		read -r p50 p99 _ _ <<<"$(wrk_run "$url" 1)"
@@ -223,11 +242,13 @@ echo
 echo "| path | p50 latency (1 client) | p99 (1 client) | added p50 vs direct | req/s (8 clients) | req/s vs direct |"
 echo "| --- | --- | --- | --- | --- | --- |"
 echo "| direct to worker | ${d50} µs | $(m direct.p99) µs | — | $drps | 1.00 |"
-echo "| nginx → 8 workers | ${n50} µs | $(m nginx.p99) µs | +$((n50 - d50)) µs | $nrps | $(ratio "$nrps" "$drps") |"
-echo "| Hearth → 8 provisioned workers | ${h50} µs | $(m hearth.p99) µs | +$((h50 - d50)) µs | $hrps | $(ratio "$hrps" "$drps") |"
+echo "| nginx → the same 8 workers | ${n50} µs | $(m nginx.p99) µs | +$((n50 - d50)) µs | $nrps | $(ratio "$nrps" "$drps") |"
+echo "| Hearth → its 8 provisioned workers | ${h50} µs | $(m hearth.p99) µs | +$((h50 - d50)) µs | $hrps | $(ratio "$hrps" "$drps") |"
+echo "| nginx → 8 echo-workers outside any cgroup | $(m nginx-standalone.p50) µs | $(m nginx-standalone.p99) µs | — | $(m nginx-standalone.rps) | — |"
 echo
-echo "Hearth vs nginx: $(ratio "$hrps" "$nrps")× the req/s; added p50 +$((h50 - d50)) µs vs +$((n50 - d50)) µs."
-echo "CPU per proxied request (8 clients, utime+stime of the proxy process / requests): nginx $(m nginx.cpu) µs, Hearth $(m hearth.cpu) µs."
+echo "Hearth vs nginx over the same workers: $(ratio "$hrps" "$nrps")× the req/s; added p50 +$((h50 - d50)) µs vs +$((n50 - d50)) µs."
+echo "CPU per proxied request (8 clients, utime+stime of the proxy process / requests): nginx $(m nginx.cpu) µs, Hearth $(m hearth.cpu) µs (nginx to workers outside cgroups: $(m nginx-standalone.cpu) µs)."
+echo "The workers' cgroups (memory limit, CPU weight; one group each) cost nginx $(ratio "$nrps" "$(m nginx-standalone.rps)")× the req/s it reaches over workers outside any cgroup."
 echo
 echo "## Built-in XGBoost runtime: worker processes vs in-process (seed model, 8 provisioned workers; medians of $RUNS runs)"
 echo

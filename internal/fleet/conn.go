@@ -38,14 +38,26 @@ type workerResponse struct {
 // costs tens of microseconds.
 const idleMax = 30 * time.Second
 
+// probeAfter is how long a connection must have been idle before it is
+// probed for a close by the worker (one recvfrom). A server closing a
+// kept-alive connection says so in its last response ("Connection:
+// close"), which closes it here; one closing it silently does so after an
+// idle timeout of seconds. A connection answered on within the last
+// millisecond is taken as open, which saves a system call per request
+// under load. Were it closed after all, the request fails and is not sent
+// again.
+const probeAfter = time.Millisecond
+
 // roundTrip sends one /invocations request and reads the answer. A
 // request is written at most once: a kept-alive connection is checked for
 // being closed by the worker before it is reused, and once any byte of the
 // request has been written, a failure is reported, never retried — the
 // model may have run.
 func (c *workerConn) roundTrip(ctx context.Context, req *Request, timeout time.Duration, limit int) (*workerResponse, error) {
-	if c.conn != nil && (time.Since(c.lastUsed) > idleMax || !c.alive()) {
-		c.close()
+	if c.conn != nil {
+		if idle := time.Since(c.lastUsed); idle > idleMax || idle > probeAfter && !c.alive() {
+			c.close()
+		}
 	}
 	if c.conn == nil {
 		d := net.Dialer{Timeout: 2 * time.Second}

@@ -26,23 +26,25 @@ import (
 )
 
 // benchEnv is an in-process Hearth (store, control plane, fleet, gateway)
-// on a real loopback listener, with real echo-worker processes.
+// on a real loopback listener, with real echo-worker processes. url is
+// served as hearth serve serves it (gateway.NewServer: the invocation
+// route's own server in front of net/http); stdURL by net/http alone.
 type benchEnv struct {
-	url   string
-	fleet *fleet.Fleet
-	clock *clock.Fake
-	ctl   *control.Service
+	url, stdURL string
+	fleet       *fleet.Fleet
+	clock       *clock.Fake
+	ctl         *control.Service
 }
 
 type staticArtifacts struct{ dir string }
 
 func (a staticArtifacts) Fetch(ctx context.Context, url string) (string, error) { return a.dir, nil }
 
-func newBenchEnv(b *testing.B) *benchEnv { return newBenchEnvWith(b, fleet.Options{}) }
+func newBenchEnv(b testing.TB) *benchEnv { return newBenchEnvWith(b, fleet.Options{}) }
 
 // newBenchEnvWith is newBenchEnv with the fleet options given (Builtin,
 // SelfPath, Artifacts) in place of the defaults.
-func newBenchEnvWith(b *testing.B, opts fleet.Options) *benchEnv {
+func newBenchEnvWith(b testing.TB, opts fleet.Options) *benchEnv {
 	b.Helper()
 	dir := b.TempDir()
 	bin := filepath.Join(dir, "echo-worker")
@@ -77,17 +79,17 @@ func newBenchEnvWith(b *testing.B, opts fleet.Options) *benchEnv {
 	go srv.Serve(ln)
 	b.Cleanup(func() { srv.Close() })
 	os.Setenv("BENCH_ECHO", bin)
-	return &benchEnv{url: "http://" + ln.Addr().String(), fleet: f, clock: fc, ctl: ctl}
+	return &benchEnv{url: serve(b, g), stdURL: "http://" + ln.Addr().String(), fleet: f, clock: fc, ctl: ctl}
 }
 
 // deploy creates an echo endpoint through the control plane and waits for it.
-func (e *benchEnv) deploy(b *testing.B, name string, maxConc, pc int) {
+func (e *benchEnv) deploy(b testing.TB, name string, maxConc, pc int) {
 	e.deployImage(b, name, os.Getenv("BENCH_ECHO"), maxConc, pc)
 }
 
 // deployImage creates an endpoint of image through the control plane and
 // waits for it.
-func (e *benchEnv) deployImage(b *testing.B, name, image string, maxConc, pc int) {
+func (e *benchEnv) deployImage(b testing.TB, name, image string, maxConc, pc int) {
 	b.Helper()
 	ctx := context.Background()
 	str := func(s string) *string { return &s }
@@ -166,6 +168,7 @@ func BenchmarkWarmInvoke(b *testing.B) {
 	worker := e.fleet.WorkerURLs("warm")[0]
 	b.Run("direct", func(b *testing.B) { latencies(b, func() { post(b, worker+"/invocations", payload) }) })
 	b.Run("hearth", func(b *testing.B) { latencies(b, func() { post(b, e.url+"/endpoints/warm/invocations", payload) }) })
+	b.Run("hearth-net-http", func(b *testing.B) { latencies(b, func() { post(b, e.stdURL+"/endpoints/warm/invocations", payload) }) })
 }
 
 // BenchmarkProvisionedFirstRequestAfterIdle: a provisioned endpoint idle
@@ -256,6 +259,7 @@ func BenchmarkThroughputAtMaxConcurrency(b *testing.B) {
 	}
 	b.Run("direct", func(b *testing.B) { run(b, func(i int) string { return workers[i%len(workers)] + "/invocations" }) })
 	b.Run("hearth", func(b *testing.B) { run(b, func(int) string { return e.url + "/endpoints/tp/invocations" }) })
+	b.Run("hearth-net-http", func(b *testing.B) { run(b, func(int) string { return e.stdURL + "/endpoints/tp/invocations" }) })
 }
 
 var _ = hearth.Ready
