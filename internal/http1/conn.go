@@ -116,11 +116,11 @@ func (c *conn) readHead() error {
 	for {
 		if c.w > c.r {
 			err := parseHead(c.buf[c.r:c.w], &c.head)
+			if err == nil && c.head.size > c.s.opts.MaxHeaderBytes || errors.Is(err, errIncomplete) && c.w-c.r > c.s.opts.MaxHeaderBytes {
+				return errDecline // net/http answers 431
+			}
 			if !errors.Is(err, errIncomplete) {
 				return err
-			}
-			if c.w-c.r > c.s.opts.MaxHeaderBytes {
-				return errDecline // net/http answers 431
 			}
 		}
 		if c.r == c.w {
@@ -209,24 +209,33 @@ func (c *conn) writeResponse(keep bool) error {
 	b = append(b, "\r\n"...)
 	for k, vs := range rw.header {
 		switch k {
-		case "Content-Length", "Connection", "Date", "Transfer-Encoding":
+		case "Content-Length", "Connection", "Transfer-Encoding":
 			continue // the server's own
+		}
+		if !isToken([]byte(k)) {
+			continue // as net/http, which drops invalid names
 		}
 		for _, v := range vs {
 			b = appendField(b, k, v)
 		}
 	}
-	if _, ok := rw.header["Content-Type"]; !ok && len(rw.body) > 0 {
+	if _, ok := rw.header["Content-Type"]; !ok && len(rw.body) > 0 && rw.header.Get("Content-Encoding") == "" {
 		b = appendField(b, "Content-Type", http.DetectContentType(rw.body))
 	}
-	b = append(b, "Date: "...)
-	b = append(b, c.s.date.get(time.Now())...)
-	b = append(b, "\r\nContent-Length: "...)
-	b = strconv.AppendInt(b, int64(len(rw.body)), 10)
-	if !keep {
-		b = append(b, "\r\nConnection: close"...)
+	if _, ok := rw.header["Date"]; !ok {
+		b = append(b, "Date: "...)
+		b = append(b, c.s.date.get(time.Now())...)
+		b = append(b, "\r\n"...)
 	}
-	b = append(b, "\r\n\r\n"...)
+	if bodyAllowed(status) {
+		b = append(b, "Content-Length: "...)
+		b = strconv.AppendInt(b, int64(len(rw.body)), 10)
+		b = append(b, "\r\n"...)
+	}
+	if !keep {
+		b = append(b, "Connection: close\r\n"...)
+	}
+	b = append(b, "\r\n"...)
 	var err error
 	if len(rw.body) <= inlineBody {
 		b = append(b, rw.body...)
@@ -266,6 +275,7 @@ type response struct {
 	header http.Header
 	status int
 	body   []byte
+	late   http.Header // Header()'s answer once the status is written
 }
 
 func (rw *response) reset() {
@@ -276,11 +286,25 @@ func (rw *response) reset() {
 	}
 	rw.status = 0
 	rw.body = rw.body[:0]
+	rw.late = nil
 }
 
-func (rw *response) Header() http.Header { return rw.header }
+// Header is the response's header until the status is written; as with
+// net/http, changes made after that are not sent.
+func (rw *response) Header() http.Header {
+	if rw.status == 0 {
+		return rw.header
+	}
+	if rw.late == nil {
+		rw.late = rw.header.Clone()
+	}
+	return rw.late
+}
 
 func (rw *response) WriteHeader(code int) {
+	if code < 100 || code > 999 {
+		panic(fmt.Sprintf("invalid WriteHeader code %v", code)) // as net/http
+	}
 	if rw.status == 0 {
 		rw.status = code
 	}
@@ -290,8 +314,16 @@ func (rw *response) Write(p []byte) (int, error) {
 	if rw.status == 0 {
 		rw.status = http.StatusOK
 	}
+	if !bodyAllowed(rw.status) {
+		return 0, http.ErrBodyNotAllowed
+	}
 	rw.body = append(rw.body, p...)
 	return len(p), nil
+}
+
+// bodyAllowed reports whether a response of this status may have a body.
+func bodyAllowed(status int) bool {
+	return status >= 200 && status != http.StatusNoContent && status != http.StatusNotModified
 }
 
 // Exchange is one claimed request and its response.
@@ -350,7 +382,7 @@ var (
 // memory it takes grows only as bytes arrive, never sized by the length
 // the client claims, and by any moment the body must have arrived at
 // minRate bytes a second counted from grace after the head
-// (ErrBodyTimeout). Each byte is written to sum when it is not nil. The
+// (ErrBodyTimeout); a minRate ≤ 0 sets no floor. Each byte is written to sum when it is not nil. The
 // returned slice is the caller's.
 func (ex *Exchange) ReadBody(limit int64, sum hash.Hash, grace time.Duration, minRate int64) ([]byte, error) {
 	if ex.bodyDone {
@@ -380,8 +412,11 @@ func (ex *Exchange) ReadBody(limit int64, sum hash.Hash, grace time.Duration, mi
 	c.r = c.w
 	start := time.Now()
 	for int64(len(body)) < n {
-		allowed := grace + time.Duration(float64(len(body))/float64(minRate)*float64(time.Second))
-		if err := c.nc.SetReadDeadline(start.Add(allowed)); err != nil {
+		var deadline time.Time // minRate ≤ 0: no floor
+		if minRate > 0 {
+			deadline = start.Add(grace + time.Duration(float64(len(body))/float64(minRate)*float64(time.Second)))
+		}
+		if err := c.nc.SetReadDeadline(deadline); err != nil {
 			return nil, err
 		}
 		if len(body) == cap(body) {

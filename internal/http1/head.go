@@ -38,10 +38,14 @@ var errDecline = errors.New("http1: declined")
 // for net/http, which answers them as it always does.
 func parseHead(b []byte, h *head) error {
 	end := bytes.Index(b, crlfcrlf)
+	scan := b
+	if end >= 0 {
+		scan = b[:end+4]
+	}
+	if hasBareLF(scan) {
+		return errDecline // bare-LF line ends: net/http's business
+	}
 	if end < 0 {
-		if bytes.Contains(b, lflf) {
-			return errDecline // bare-LF line ends: net/http's business
-		}
 		return errIncomplete
 	}
 	h.size = end + 4
@@ -62,7 +66,7 @@ func parseHead(b []byte, h *head) error {
 		return errDecline
 	}
 	h.target = line[:sp]
-	if !isToken(h.method) || h.target[0] != '/' || !isTarget(h.target) {
+	if !isToken(h.method) || h.target[0] != '/' || !isTarget(h.target) || !validEscapes(h.target) {
 		return errDecline
 	}
 
@@ -85,6 +89,9 @@ func parseHead(b []byte, h *head) error {
 			}
 			sawLength, h.contentLength = true, n
 		case equalFold(name, "Host"):
+			if sawHost || !validHost(value) {
+				return errDecline // net/http answers 400
+			}
 			sawHost = true
 		case equalFold(name, "Transfer-Encoding"), equalFold(name, "Expect"), equalFold(name, "Upgrade"):
 			return errDecline
@@ -107,9 +114,66 @@ func parseHead(b []byte, h *head) error {
 var (
 	crlf     = []byte("\r\n")
 	crlfcrlf = []byte("\r\n\r\n")
-	lflf     = []byte("\n\n")
 	http11   = []byte("HTTP/1.1")
 )
+
+// hasBareLF reports whether b holds an LF not preceded by CR.
+func hasBareLF(b []byte) bool {
+	for i := bytes.IndexByte(b, '\n'); i >= 0; {
+		if i == 0 || b[i-1] != '\r' {
+			return true
+		}
+		j := bytes.IndexByte(b[i+1:], '\n')
+		if j < 0 {
+			return false
+		}
+		i += 1 + j
+	}
+	return false
+}
+
+// validEscapes reports whether every % in the target's path starts a
+// two-digit hex escape, as net/http requires of a request's path.
+func validEscapes(target []byte) bool {
+	path, _, _ := bytes.Cut(target, []byte{'?'})
+	for i := 0; i < len(path); i++ {
+		if path[i] == '%' {
+			if i+2 >= len(path) || !isHex(path[i+1]) || !isHex(path[i+2]) {
+				return false
+			}
+			i += 2
+		}
+	}
+	return true
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// validHost reports whether a Host value holds only the characters
+// net/http's server allows there.
+func validHost(v []byte) bool {
+	for _, c := range v {
+		if !hostChars[c] {
+			return false
+		}
+	}
+	return true
+}
+
+var hostChars = func() (t [256]bool) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = true, true
+	}
+	for _, c := range "!$%&'()*+,-.:;=[]_~" {
+		t[c] = true
+	}
+	return t
+}()
 
 // get returns the first value of the named field, or nil.
 func (h *head) get(name string) []byte {
