@@ -18,6 +18,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-3}
 DUR=${BENCH_DURATION:-8s}
+# The proxies compared get the same parallelism: by default one thread of
+# execution each (nginx's one worker process, GOMAXPROCS=1 for the Hearth
+# that proxies to the echo-workers); PROXY_THREADS=2 gives each two (two
+# nginx worker processes, GOMAXPROCS=2, Go's default on this machine). The
+# in-process server always runs with Go's default.
+PROXY_THREADS=${PROXY_THREADS:-1}
 for tool in go nginx wrk aws; do
 	command -v "$tool" >/dev/null || { echo "bench: $tool is required" >&2; exit 1; }
 done
@@ -44,7 +50,7 @@ HP=$(free_port); NP=$(free_port); SP=$(free_port); IP=$(free_port)
 
 # The echo workers use next to no memory: lift the budget so the eight
 # provisioned ones and the on-demand endpoints all fit.
-"$work/hearth" serve --listen 127.0.0.1:$HP --data-dir "$work/data" --keep-warm 1s --metric-period 1s \
+GOMAXPROCS=$PROXY_THREADS "$work/hearth" serve --listen 127.0.0.1:$HP --data-dir "$work/data" --keep-warm 1s --metric-period 1s \
 	--memory-budget 1000GiB --log-level warn >/dev/null 2>"$work/hearth.log" & pids+=($!)
 hearth_pid=$!
 # A second server with the built-in runtime in-process.
@@ -105,7 +111,7 @@ done
 nginx_conf() { # name port upstream-ports...
 	local name=$1 port=$2; shift 2
 	cat > "$work/$name.conf" <<NGINX
-worker_processes 1;
+worker_processes $PROXY_THREADS;
 pid $work/$name.pid;
 error_log $work/$name-error.log;
 events { worker_connections 1024; }
@@ -123,8 +129,8 @@ NGINX
 nginx_conf nginx "$NP" "${WPS[@]}"
 nginx_conf nginx-standalone "$SP" "${SPS[@]}"
 sleep 0.2
-nginx_pid=$(pgrep -P "$(cat "$work/nginx.pid")" | head -1)
-nginx_standalone_pid=$(pgrep -P "$(cat "$work/nginx-standalone.pid")" | head -1)
+nginx_pids=$(pgrep -P "$(cat "$work/nginx.pid")" | paste -sd,)
+nginx_standalone_pids=$(pgrep -P "$(cat "$work/nginx-standalone.pid")" | paste -sd,)
 
 cat > "$work/post.lua" <<'LUA'
 wrk.method = "POST"
@@ -133,8 +139,12 @@ wrk.body = os.getenv("BODY")
 LUA
 export BODY="$payload"
 
-# wrk_run URL CONNECTIONS [PID] → "p50_us p99_us rps cpu_us_per_request_of_PID"
-ticks() { [ -n "${1:-}" ] && awk '{ print $14 + $15 }' "/proc/$1/stat" || echo 0; }
+# wrk_run URL CONNECTIONS [PIDS] → "p50_us p99_us rps cpu_us_per_request_of_PIDS"
+ticks() { # PID[,PID...] → their utime+stime
+	local t=0 p
+	for p in ${1//,/ }; do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat"))); done
+	echo $t
+}
 wrk_run() {
 	local t0 t1 out
 	t0=$(ticks "${3:-}")
@@ -175,8 +185,8 @@ for run in $(seq "$RUNS"); do
 		pid=
 		case $target in
 			direct) url="http://127.0.0.1:$WP/invocations" ;;
-			nginx) url="http://127.0.0.1:$NP/invocations"; pid=$nginx_pid ;;
-			nginx-standalone) url="http://127.0.0.1:$SP/invocations"; pid=$nginx_standalone_pid ;;
+			nginx) url="http://127.0.0.1:$NP/invocations"; pid=$nginx_pids ;;
+			nginx-standalone) url="http://127.0.0.1:$SP/invocations"; pid=$nginx_standalone_pids ;;
 			hearth) url="http://127.0.0.1:$HP/endpoints/echo-pc/invocations"; pid=$hearth_pid ;;
 		esac
 		read -r p50 p99 _ _ <<<"$(wrk_run "$url" 1)"
@@ -237,7 +247,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
 d50=$(m direct.p50); n50=$(m nginx.p50); h50=$(m hearth.p50)
 drps=$(m direct.rps); nrps=$(m nginx.rps); hrps=$(m hearth.rps)
-echo "## Warm invoke ($(nproc) cores, $(date -u +%Y-%m-%d), medians of $RUNS runs, wrk $DUR)"
+echo "## Warm invoke ($(nproc) cores, $(date -u +%Y-%m-%d), medians of $RUNS runs, wrk $DUR; proxies with $PROXY_THREADS thread(s) of execution each: nginx worker_processes $PROXY_THREADS, Hearth GOMAXPROCS=$PROXY_THREADS)"
 echo
 echo "| path | p50 latency (1 client) | p99 (1 client) | added p50 vs direct | req/s (8 clients) | req/s vs direct |"
 echo "| --- | --- | --- | --- | --- | --- |"
