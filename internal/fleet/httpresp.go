@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"hearth/internal/httpwire"
 )
 
 // The worker response parser: HTTP/1.1 (and 1.0) responses to POST
@@ -178,30 +180,30 @@ func readHead(br *bufio.Reader) (respHead, error) {
 		}
 		value := bytes.TrimSpace(line[colon+1:])
 		switch {
-		case equalFold(name, "Content-Length"):
-			n, ok := parseLength(value)
+		case httpwire.EqualFold(name, "Content-Length"):
+			n, ok := httpwire.ParseLength(value)
 			if !ok || (h.contentLength >= 0 && h.contentLength != n) {
 				return h, fmt.Errorf("%w: Content-Length %q", errMalformedResp, truncate(value))
 			}
 			h.contentLength = n
-		case equalFold(name, "Transfer-Encoding") && !http10:
+		case httpwire.EqualFold(name, "Transfer-Encoding") && !http10:
 			// HTTP/1.0 has no transfer codings: the field is ignored there.
-			if !equalFold(value, "chunked") {
+			if !httpwire.EqualFold(value, "chunked") {
 				return h, fmt.Errorf("%w: unsupported Transfer-Encoding %q", errMalformedResp, truncate(value))
 			}
 			h.chunked = true
-		case equalFold(name, "Connection"):
-			if hasToken(value, "close") {
+		case httpwire.EqualFold(name, "Connection"):
+			if httpwire.HasToken(value, "close") {
 				h.close = true
 			}
-			if hasToken(value, "keep-alive") {
+			if httpwire.HasToken(value, "keep-alive") {
 				keepAlive = true
 			}
-		case equalFold(name, "Content-Type"):
+		case httpwire.EqualFold(name, "Content-Type"):
 			if h.contentType == nil {
 				h.contentType = value
 			}
-		case equalFold(name, "X-Amzn-SageMaker-Custom-Attributes"):
+		case httpwire.EqualFold(name, "X-Amzn-SageMaker-Custom-Attributes"):
 			if h.customAttrs == nil {
 				h.customAttrs = value
 			}
@@ -221,57 +223,6 @@ func truncate(b []byte) []byte {
 		return b[:64]
 	}
 	return b
-}
-
-// equalFold reports whether b is s, ignoring ASCII case.
-func equalFold(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := range len(b) {
-		x, y := b[i], s[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
-}
-
-// hasToken reports whether the comma-separated list v holds token.
-func hasToken(v []byte, token string) bool {
-	for len(v) > 0 {
-		var t []byte
-		if i := bytes.IndexByte(v, ','); i >= 0 {
-			t, v = v[:i], v[i+1:]
-		} else {
-			t, v = v, nil
-		}
-		if equalFold(bytes.TrimSpace(t), token) {
-			return true
-		}
-	}
-	return false
-}
-
-// parseLength parses a Content-Length: decimal digits only, at most 18.
-func parseLength(v []byte) (int64, bool) {
-	if len(v) == 0 || len(v) > 18 {
-		return 0, false
-	}
-	var n int64
-	for _, c := range v {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
-	}
-	return n, true
 }
 
 // readChunked reads a chunked body of at most limit bytes, and its

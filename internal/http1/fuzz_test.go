@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"hearth/internal/httpwire"
 	"net/http"
 	"net/textproto"
 	"slices"
@@ -101,7 +102,7 @@ func checkParseHead(t *testing.T, b []byte) {
 	}
 	for _, f := range h.fields {
 		name := string(f.name)
-		if equalFold(f.name, "Host") {
+		if httpwire.EqualFold(f.name, "Host") {
 			if r.Host != string(h.get(name)) {
 				t.Errorf("Host: net/http %q, parseHead %q", r.Host, h.get(name))
 			}
@@ -113,7 +114,7 @@ func checkParseHead(t *testing.T, b []byte) {
 		// All values of the name, in order.
 		var want []string
 		for _, g := range h.fields {
-			if equalFold(g.name, name) {
+			if httpwire.EqualFold(g.name, name) {
 				want = append(want, string(g.value))
 			}
 		}

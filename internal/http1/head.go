@@ -3,6 +3,8 @@ package http1
 import (
 	"bytes"
 	"errors"
+
+	"hearth/internal/httpwire"
 )
 
 // maxFields bounds the header fields of a request served here; a request
@@ -77,29 +79,29 @@ func parseHead(b []byte, h *head) error {
 		if colon <= 0 || len(h.fields) == maxFields {
 			return errDecline // also a folded line, which starts with a space
 		}
-		name, value := line[:colon], trimOWS(line[colon+1:])
+		name, value := line[:colon], httpwire.TrimOWS(line[colon+1:])
 		if !isToken(name) || !isFieldValue(value) {
 			return errDecline
 		}
 		switch {
-		case equalFold(name, "Content-Length"):
-			n, ok := parseLength(value)
+		case httpwire.EqualFold(name, "Content-Length"):
+			n, ok := httpwire.ParseLength(value)
 			if !ok || sawLength {
 				return errDecline
 			}
 			sawLength, h.contentLength = true, n
-		case equalFold(name, "Host"):
+		case httpwire.EqualFold(name, "Host"):
 			if sawHost || !validHost(value) {
 				return errDecline // net/http answers 400
 			}
 			sawHost = true
-		case equalFold(name, "Transfer-Encoding"), equalFold(name, "Expect"), equalFold(name, "Upgrade"):
+		case httpwire.EqualFold(name, "Transfer-Encoding"), httpwire.EqualFold(name, "Expect"), httpwire.EqualFold(name, "Upgrade"):
 			return errDecline
-		case equalFold(name, "Connection"):
-			if hasToken(value, "close") {
+		case httpwire.EqualFold(name, "Connection"):
+			if httpwire.HasToken(value, "close") {
 				h.close = true
 			}
-			if hasToken(value, "upgrade") {
+			if httpwire.HasToken(value, "upgrade") {
 				return errDecline
 			}
 		}
@@ -178,71 +180,11 @@ var hostChars = func() (t [256]bool) {
 // get returns the first value of the named field, or nil.
 func (h *head) get(name string) []byte {
 	for _, f := range h.fields {
-		if equalFold(f.name, name) {
+		if httpwire.EqualFold(f.name, name) {
 			return f.value
 		}
 	}
 	return nil
-}
-
-// parseLength parses a Content-Length value: digits only, at most 18 of them.
-func parseLength(v []byte) (int64, bool) {
-	if len(v) == 0 || len(v) > 18 {
-		return 0, false
-	}
-	var n int64
-	for _, c := range v {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
-	}
-	return n, true
-}
-
-// equalFold compares an ASCII field name with s, ignoring case.
-func equalFold(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := range len(b) {
-		c, d := b[i], s[i]
-		if c == d {
-			continue
-		}
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if 'A' <= d && d <= 'Z' {
-			d += 'a' - 'A'
-		}
-		if c != d {
-			return false
-		}
-	}
-	return true
-}
-
-// hasToken reports whether the comma-separated list v holds tok, ignoring case.
-func hasToken(v []byte, tok string) bool {
-	for len(v) > 0 {
-		var item []byte
-		item, v, _ = bytes.Cut(v, []byte{','})
-		if equalFold(trimOWS(item), tok) {
-			return true
-		}
-	}
-	return false
-}
-
-func trimOWS(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
-		b = b[1:]
-	}
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
-		b = b[:len(b)-1]
-	}
-	return b
 }
 
 // tokenChars marks the characters of an RFC 9110 token.
