@@ -106,15 +106,22 @@ func Contract(spec runtime.Spec) (addr string, env []string, err error) {
 const workerPortLow, workerPortHigh = 20000, 32768
 
 // freePort picks a port no one is listening on for a worker to bind.
+//
+// The probe listener is opened and closed under syscall.ForkLock's read
+// lock: a process forked meanwhile (a standby worker, say) would hold a
+// copy of it until its exec, and a worker binding the port in that window
+// — a standby process binds within microseconds of its hand-off — would
+// find it taken. fork waits for the lock; the probe is held for
+// microseconds.
 func freePort() (int, error) {
 	for try := 0; try < 64; try++ {
 		port := workerPortLow + rand.IntN(workerPortHigh-workerPortLow)
-		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
-		if err == nil {
-			l.Close()
+		if probe("127.0.0.1:"+strconv.Itoa(port)) == nil {
 			return port, nil
 		}
 	}
+	syscall.ForkLock.RLock()
+	defer syscall.ForkLock.RUnlock()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, fmt.Errorf("allocate port: %w", err)
@@ -122,6 +129,17 @@ func freePort() (int, error) {
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
 	return port, nil
+}
+
+// probe listens on addr and closes at once, with no fork in between.
+func probe(addr string) error {
+	syscall.ForkLock.RLock()
+	defer syscall.ForkLock.RUnlock()
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return l.Close()
 }
 
 // wait reaps the process, kills what it left in its process group and

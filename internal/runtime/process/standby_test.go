@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -92,4 +93,30 @@ func TestStandbyProcessIsHandedTheWorkersEnvironment(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	t.Fatal("no replacement standby process")
+}
+
+// A worker's port is probed only when no fork is in progress: a child
+// forked meanwhile would hold the probe's listening socket until its exec,
+// and a standby process handed the port binds it within microseconds
+// ("address already in use").
+func TestPortProbeWaitsForForks(t *testing.T) {
+	syscall.ForkLock.Lock() // as fork holds it until the child has exec'd
+	done := make(chan int, 1)
+	go func() {
+		port, err := freePort()
+		if err != nil {
+			t.Error(err)
+		}
+		done <- port
+	}()
+	select {
+	case port := <-done:
+		syscall.ForkLock.Unlock()
+		t.Fatalf("port %d was probed while a fork was in progress", port)
+	case <-time.After(50 * time.Millisecond):
+	}
+	syscall.ForkLock.Unlock()
+	if port := <-done; port < workerPortLow || port >= workerPortHigh {
+		t.Fatalf("port %d, want one in [%d, %d)", port, workerPortLow, workerPortHigh)
+	}
 }
