@@ -229,11 +229,15 @@ func rssBytes(t testing.TB, pid int) int64 {
 	return 0
 }
 
-// Kinds of slow client.
+// Kinds of slow client. The API ones send a SageMaker request (served by
+// net/http), the invocation ones an InvokeEndpoint (served by the
+// invocation route's own server).
 const (
-	slowIdle      = iota // connects and sends nothing: the cost of a connection
-	slowUnsigned         // a head without a signature, then a trickled body
-	slowWrongSign        // a head signed with the server's key ID and a wrong signature, then a trickled body
+	slowIdle                = iota // connects and sends nothing: the cost of a connection
+	slowUnsigned                   // a head without a signature, then a trickled body
+	slowWrongSign                  // a head signed with the server's key ID and a wrong signature, then a trickled body
+	slowUnsignedInvocation         // slowUnsigned, to /endpoints/{name}/invocations
+	slowWrongSignInvocation        // slowWrongSign, to /endpoints/{name}/invocations
 )
 
 // slowBodies opens n connections of the given kind, each sending a request
@@ -247,13 +251,21 @@ func slowBodies(t testing.TB, s *server, n, kind int, trickle time.Duration) int
 	base := rssBytes(t, pid)
 	now := time.Now().UTC()
 	auth := ""
-	if kind == slowWrongSign {
+	if kind == slowWrongSign || kind == slowWrongSignInvocation {
+		signed := "host;x-amz-date;x-amz-target"
+		if kind == slowWrongSignInvocation {
+			signed = "host;x-amz-date"
+		}
 		auth = "Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/" + now.Format("20060102") +
-			"/us-east-1/sagemaker/aws4_request, SignedHeaders=host;x-amz-date;x-amz-target, Signature=" + strings.Repeat("0", 64) + "\r\n" +
+			"/us-east-1/sagemaker/aws4_request, SignedHeaders=" + signed + ", Signature=" + strings.Repeat("0", 64) + "\r\n" +
 			"X-Amz-Date: " + now.Format("20060102T150405Z") + "\r\n"
 	}
 	head := "POST / HTTP/1.1\r\nHost: " + s.addr + "\r\nX-Amz-Target: SageMaker.ListModels\r\nContent-Type: application/x-amz-json-1.1\r\n" +
 		auth + "Content-Length: 8388608\r\n\r\n"
+	if kind == slowUnsignedInvocation || kind == slowWrongSignInvocation {
+		head = "POST /endpoints/slow/invocations HTTP/1.1\r\nHost: " + s.addr + "\r\nContent-Type: text/csv\r\n" +
+			auth + "Content-Length: 8388608\r\n\r\n"
+	}
 	chunk := make([]byte, 4<<10)
 	var wg sync.WaitGroup
 	stop := time.Now().Add(trickle)
@@ -301,7 +313,7 @@ func TestSlowUnauthenticatedBodiesCostLittleMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	const limit = 64 << 20
-	for _, kind := range []int{slowUnsigned, slowWrongSign} {
+	for _, kind := range []int{slowUnsigned, slowWrongSign, slowUnsignedInvocation, slowWrongSignInvocation} {
 		growth := slowBodies(t, s, 100, kind, 3*time.Second)
 		t.Logf("100 slow bodies (kind %d): server RSS grew %.1f MB", kind, float64(growth)/(1<<20))
 		if growth >= limit {
@@ -336,7 +348,8 @@ func BenchmarkSlowBodiesMemory(b *testing.B) {
 	for _, k := range []struct {
 		name string
 		kind int
-	}{{"idle-connections", slowIdle}, {"unsigned", slowUnsigned}, {"wrong-signature", slowWrongSign}} {
+	}{{"idle-connections", slowIdle}, {"unsigned", slowUnsigned}, {"wrong-signature", slowWrongSign},
+		{"unsigned-invocation", slowUnsignedInvocation}, {"wrong-signature-invocation", slowWrongSignInvocation}} {
 		b.Run(k.name, func(b *testing.B) {
 			s := benchSecureServer(b)
 			var total int64
