@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 
+	"hearth/internal/awserr"
 	"hearth/internal/http1"
 )
 
@@ -37,7 +38,8 @@ func (g *Gateway) ServeHTTP1(ctx context.Context, ex *http1.Exchange) {
 	if g.opts.Auth != nil {
 		r, err := ex.Request()
 		if err != nil {
-			g.reject(w, ex, errBodyRead(err))
+			// Not reached in practice: http1 declines what net/http cannot read.
+			g.reject(w, ex, awserr.New("SerializationException", http.StatusBadRequest, "Unable to parse the request: %v", err))
 			return
 		}
 		f, err := g.opts.Auth.Begin(r, signingName(r, path))
