@@ -95,7 +95,7 @@ func FuzzParsePattern(f *testing.F) {
 
 // FuzzTokens: token parsing never panics and round-trips positions.
 func FuzzTokens(f *testing.F) {
-	for _, s := range []string{"f/" + position{1, 2}.String(), "b/" + position{0, 0}.String(), "p/x", "f/", "", "o:1"} {
+	for _, s := range []string{"f/" + position{1, 2}.String(), "b/" + position{0, 0}.String(), "p/x", "f/", "", "o:1", *encodeOffset(3, "h")} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, tok string) {
@@ -105,7 +105,12 @@ func FuzzTokens(f *testing.F) {
 			}
 		}
 		_, _ = parseFilterToken(tok)
-		_, _ = decodeOffset(&tok)
+		if n, err := decodeOffset(&tok, "h"); err == nil {
+			// An offset token continues only the listing it came from.
+			if _, err := decodeOffset(encodeOffset(n, "h"), "other"); err == nil {
+				t.Errorf("%q: a token of one listing is accepted by another", tok)
+			}
+		}
 	})
 }
 

@@ -4,7 +4,6 @@ import (
 	"container/heap"
 	"context"
 	"database/sql"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"math"
@@ -14,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"hearth/internal/awsapi"
 	"hearth/internal/awserr"
 )
 
@@ -188,7 +188,8 @@ func (s *Service) DescribeLogGroups(ctx context.Context, in *DescribeLogGroupsIn
 	if c := in.LogGroupClass; c != nil && *c != "STANDARD" && *c != "INFREQUENT_ACCESS" && *c != "DELIVERY" {
 		return nil, invalid("1 validation error detected: Value '%s' at 'logGroupClass' failed to satisfy constraint: Member must satisfy enum value set: [STANDARD, INFREQUENT_ACCESS, DELIVERY]", *c)
 	}
-	offset, err := decodeOffset(in.NextToken)
+	hash := awsapi.RequestHash(in.LogGroupNamePrefix, in.LogGroupNamePattern, in.LogGroupIdentifiers, in.LogGroupClass)
+	offset, err := decodeOffset(in.NextToken, hash)
 	if err != nil {
 		return nil, err
 	}
@@ -234,7 +235,7 @@ func (s *Service) DescribeLogGroups(ctx context.Context, in *DescribeLogGroupsIn
 			return nil, fmt.Errorf("describe log groups: %w", err)
 		}
 		if len(out.LogGroups) == limit {
-			out.NextToken = encodeOffset(offset + limit)
+			out.NextToken = encodeOffset(offset+limit, hash)
 			break
 		}
 		out.LogGroups = append(out.LogGroups, s.describeGroup(&g))
@@ -307,7 +308,8 @@ func (s *Service) DescribeLogStreams(ctx context.Context, in *DescribeLogStreams
 	if err != nil {
 		return nil, err
 	}
-	offset, err := decodeOffset(in.NextToken)
+	hash := awsapi.RequestHash(g.name, in.LogStreamNamePrefix, in.OrderBy, in.Descending)
+	offset, err := decodeOffset(in.NextToken, hash)
 	if err != nil {
 		return nil, err
 	}
@@ -344,7 +346,7 @@ func (s *Service) DescribeLogStreams(ctx context.Context, in *DescribeLogStreams
 			return nil, fmt.Errorf("describe log streams: %w", err)
 		}
 		if len(out.LogStreams) == limit {
-			out.NextToken = encodeOffset(offset + limit)
+			out.NextToken = encodeOffset(offset+limit, hash)
 			break
 		}
 		ls.Arn = GroupARN(s.region, s.accountID, g.name) + ":log-stream:" + ls.LogStreamName
@@ -877,22 +879,21 @@ func parseFilterToken(tok string) (position, error) {
 }
 
 // Listing tokens carry an offset.
-func encodeOffset(n int) *string {
-	s := base64.RawURLEncoding.EncodeToString([]byte("o:" + strconv.Itoa(n)))
+// encodeOffset and decodeOffset are a listing's nextToken: its offset,
+// bound to the request members that decide the listing (hash, from
+// awsapi.RequestHash), as every list operation of Hearth's pages.
+func encodeOffset(n int, hash string) *string {
+	s := awsapi.PageToken{Offset: n, Hash: hash}.Encode()
 	return &s
 }
 
-func decodeOffset(tok *string) (int, error) {
+func decodeOffset(tok *string, hash string) (int, error) {
 	if tok == nil {
 		return 0, nil
 	}
-	b, err := base64.RawURLEncoding.DecodeString(*tok)
-	if err == nil {
-		if rest, ok := strings.CutPrefix(string(b), "o:"); ok {
-			if n, err := strconv.Atoi(rest); err == nil && n >= 0 {
-				return n, nil
-			}
-		}
+	t, ok := awsapi.DecodePageToken(*tok, hash)
+	if !ok {
+		return 0, invalid("The specified nextToken is invalid.")
 	}
-	return 0, invalid("The specified nextToken is invalid.")
+	return t.Offset, nil
 }
