@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"hearth/internal/awsapi"
 	"hearth/internal/store"
 )
 
@@ -54,12 +55,18 @@ func FuzzParseARN(f *testing.F) {
 }
 
 func FuzzDecodeToken(f *testing.F) {
-	f.Add(encodeToken(10))
+	f.Add(awsapi.PageToken{Offset: 10, Hash: "h"}.Encode())
 	f.Add("garbage")
 	f.Fuzz(func(t *testing.T, tok string) {
-		n, err := decodeToken(tok)
-		if err == nil && n < 0 {
-			t.Fatalf("%q decoded to a negative offset %d", tok, n)
+		n, err := pageStart(&tok, 100, "h")
+		if err == nil && (n < 0 || n > 100) {
+			t.Fatalf("%q decoded to offset %d, outside the listing of 100", tok, n)
+		}
+		if err == nil && tok != "" { // "" is no token: the listing's start
+			// A token continues only the listing it came from.
+			if _, err := pageStart(&tok, 100, "other"); err == nil {
+				t.Fatalf("%q is accepted by another listing", tok)
+			}
 		}
 	})
 }

@@ -2,7 +2,6 @@ package control
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,12 +9,12 @@ import (
 	"net/url"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"hearth"
+	"hearth/internal/awsapi"
 	"hearth/internal/awserr"
 	"hearth/internal/awsjson"
 	"hearth/internal/clock"
@@ -496,13 +495,12 @@ func page(in *listInput, items []listItem, sortKeys []string) ([]any, *string, e
 		}
 		return less
 	})
-	start := 0
-	if in.NextToken != nil && *in.NextToken != "" {
-		n, err := decodeToken(*in.NextToken)
-		if err != nil || n > len(kept) {
-			return nil, nil, awserr.Validation("Invalid pagination token %q.", *in.NextToken)
-		}
-		start = n
+	// The token is bound to what decides the listing: its filters and order.
+	hash := awsapi.RequestHash(in.NameContains, in.CreationTimeBefore, in.CreationTimeAfter,
+		in.LastModifiedTimeBefore, in.LastModifiedTimeAfter, in.StatusEquals, by, desc)
+	start, err := pageStart(in.NextToken, len(kept), hash)
+	if err != nil {
+		return nil, nil, err
 	}
 	limit := 10
 	if in.MaxResults != nil {
@@ -515,33 +513,28 @@ func page(in *listInput, items []listItem, sortKeys []string) ([]any, *string, e
 	}
 	var next *string
 	if end < len(kept) {
-		t := encodeToken(end)
+		t := awsapi.PageToken{Offset: end, Hash: hash}.Encode()
 		next = &t
 	}
 	return out, next, nil
 }
 
+// pageStart is where a listing of n items continues: at the offset its
+// NextToken names (none: the start). A token is bound to hash, the
+// awsapi.RequestHash of what decides the listing, so one replayed on
+// another listing is refused.
+func pageStart(token *string, n int, hash string) (int, error) {
+	if token == nil || *token == "" {
+		return 0, nil
+	}
+	t, ok := awsapi.DecodePageToken(*token, hash)
+	if !ok || t.Offset > n {
+		return 0, awserr.Validation("Invalid pagination token %q.", *token)
+	}
+	return t.Offset, nil
+}
+
 var endpointStatuses = []string{"OutOfService", "Creating", "Updating", "SystemUpdating", "RollingBack", "InService", "Deleting", "Failed", "UpdateRollbackFailed"}
-
-func encodeToken(offset int) string {
-	return base64.RawURLEncoding.EncodeToString([]byte("hearth-page:" + strconv.Itoa(offset)))
-}
-
-func decodeToken(tok string) (int, error) {
-	b, err := base64.RawURLEncoding.DecodeString(tok)
-	if err != nil {
-		return 0, err
-	}
-	s, ok := strings.CutPrefix(string(b), "hearth-page:")
-	if !ok {
-		return 0, errors.New("bad token")
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 0 {
-		return 0, errors.New("bad token")
-	}
-	return n, nil
-}
 
 // ListModels lists models.
 func (s *Service) ListModels(ctx context.Context, in *ListInput) (map[string]any, error) {

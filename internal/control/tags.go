@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"hearth/internal/awsapi"
 	"hearth/internal/awserr"
 	"hearth/internal/store"
 )
@@ -130,13 +131,10 @@ func (s *Service) ListTags(ctx context.Context, in *TagsInput) (map[string]any, 
 	if err := s.withTags(ctx, in.ResourceArn, false, func(tags *[]Tag) error { all = *tags; return nil }); err != nil {
 		return nil, err
 	}
-	start := 0
-	if in.NextToken != nil && *in.NextToken != "" {
-		n, err := decodeToken(*in.NextToken)
-		if err != nil || n > len(all) {
-			return nil, awserr.Validation("Invalid pagination token %q.", *in.NextToken)
-		}
-		start = n
+	hash := awsapi.RequestHash(in.ResourceArn)
+	start, err := pageStart(in.NextToken, len(all), hash)
+	if err != nil {
+		return nil, err
 	}
 	limit := 50
 	if in.MaxResults != nil {
@@ -145,7 +143,7 @@ func (s *Service) ListTags(ctx context.Context, in *TagsInput) (map[string]any, 
 	end := min(start+limit, len(all))
 	out := map[string]any{"Tags": append([]Tag{}, all[start:end]...)}
 	if end < len(all) {
-		out["NextToken"] = encodeToken(end)
+		out["NextToken"] = awsapi.PageToken{Offset: end, Hash: hash}.Encode()
 	}
 	return out, nil
 }
