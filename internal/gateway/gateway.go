@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"hearth/internal/awserr"
-	"hearth/internal/awsjson"
 	"hearth/internal/control"
 )
 
@@ -288,10 +287,5 @@ func (g *Gateway) writeError(w http.ResponseWriter, h Header, err error) {
 	if strings.HasPrefix(h.Get("Content-Type"), "application/x-amz-json-1.0") {
 		ct = "application/x-amz-json-1.0"
 	}
-	e, ok := awserr.As(err)
-	if !ok {
-		g.log.Error("request failed", "err", err)
-		e = awserr.Internal("InternalFailure")
-	}
-	awsjson.WriteError(w, ct, e)
+	g.writeJSONError(w, h, ct, err)
 }

@@ -57,16 +57,18 @@ func (g *Gateway) serveJSON(w http.ResponseWriter, r *http.Request, body []byte,
 	}
 	out, err := f(r.Context(), body)
 	if err != nil {
-		g.writeJSONError(w, r, contentType, err)
+		g.writeJSONError(w, r.Header, contentType, err)
 		return
 	}
 	awsjson.Write(w, contentType, out)
 }
 
-func (g *Gateway) writeJSONError(w http.ResponseWriter, r *http.Request, contentType string, err error) {
+// writeJSONError renders err as an AWS JSON error; an error that is not
+// an AWS one is logged and answered as InternalFailure.
+func (g *Gateway) writeJSONError(w http.ResponseWriter, h Header, contentType string, err error) {
 	e, ok := awserr.As(err)
 	if !ok {
-		g.log.Error("request failed", "target", r.Header.Get("X-Amz-Target"), "path", r.URL.Path, "err", err)
+		g.log.Error("request failed", "target", h.Get("X-Amz-Target"), "err", err)
 		e = awserr.Internal("InternalFailure")
 	}
 	awsjson.WriteError(w, contentType, e)
