@@ -14,6 +14,7 @@ import (
 
 	"hearth"
 	"hearth/internal/clock"
+	"hearth/internal/runtime"
 	"hearth/internal/runtime/process"
 )
 
@@ -133,7 +134,7 @@ func (h *harness) mustDeploy(d hearth.Deployment) {
 }
 
 func (h *harness) invoke(endpoint, body string) (*Response, error) {
-	return h.f.Invoke(context.Background(), &Request{Endpoint: endpoint, Body: []byte(body), ContentType: "text/plain"})
+	return h.f.Invoke(context.Background(), &Request{Endpoint: endpoint, Request: runtime.Request{Body: []byte(body), ContentType: "text/plain"}})
 }
 
 // count returns how many workers of endpoint are in kind/state.
@@ -445,11 +446,11 @@ func TestInstanceVariantsRouteByWeightAndTarget(t *testing.T) {
 			t.Fatalf("weighted request %d: %q variant %q err %v", i, body(resp), served(resp), err)
 		}
 	}
-	resp, err := h.f.Invoke(context.Background(), &Request{Endpoint: "ep", TargetVariant: "B", Body: []byte("env V")})
+	resp, err := h.f.Invoke(context.Background(), &Request{Endpoint: "ep", TargetVariant: "B", Request: runtime.Request{Body: []byte("env V")}})
 	if err != nil || string(resp.Body) != "b" || resp.Variant != "B" {
 		t.Fatalf("targeted request: %q err %v", body(resp), err)
 	}
-	_, err = h.f.Invoke(context.Background(), &Request{Endpoint: "ep", TargetVariant: "C", Body: []byte("x")})
+	_, err = h.f.Invoke(context.Background(), &Request{Endpoint: "ep", TargetVariant: "C", Request: runtime.Request{Body: []byte("x")}})
 	var fe *Error
 	if !errors.As(err, &fe) || fe.Kind != NoVariant {
 		t.Fatalf("unknown target variant: %v", err)

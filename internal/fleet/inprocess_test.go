@@ -50,7 +50,7 @@ const abaloneRow = "0.0915662274,0.208318546,0.636386573,0.207758009,0.743268132
 
 func predict(t *testing.T, h *harness, endpoint string) *Response {
 	t.Helper()
-	resp, err := h.f.Invoke(context.Background(), &Request{Endpoint: endpoint, ContentType: "text/csv", Body: []byte(abaloneRow)})
+	resp, err := h.f.Invoke(context.Background(), &Request{Endpoint: endpoint, Request: runtime.Request{ContentType: "text/csv", Body: []byte(abaloneRow)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +139,7 @@ func TestInProcessFailureCostsOneRequest(t *testing.T) {
 	rt := &failingRuntime{}
 	h := newBuiltinHarness(t, 0, rt)
 	h.mustDeploy(deployment("pc", 1, xgbVariant(serverless(1024, 2, 1))))
-	_, err := h.f.Invoke(context.Background(), &Request{Endpoint: "pc", ContentType: "text/csv", Body: []byte("fail")})
+	_, err := h.f.Invoke(context.Background(), &Request{Endpoint: "pc", Request: runtime.Request{ContentType: "text/csv", Body: []byte("fail")}})
 	var fe *Error
 	if !errors.As(err, &fe) || fe.Kind != WorkerFailure || !strings.Contains(fe.Message, "panicked") {
 		t.Fatalf("failed prediction: %v", err)

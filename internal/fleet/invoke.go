@@ -29,27 +29,21 @@ func (s Served) String() string {
 	return [...]string{"warm-provisioned", "warm-on-demand", "cold", "throttled"}[s]
 }
 
-// Request is one InvokeEndpoint call.
+// Request is one InvokeEndpoint call: what the worker is sent, and where
+// to.
 type Request struct {
-	Endpoint         string
-	TargetVariant    string
-	ContentType      string
-	Accept           string
-	CustomAttributes string
-	InferenceID      string
+	runtime.Request
+	Endpoint      string
+	TargetVariant string
 	// RequestID is the API request's id, for the server's log.
 	RequestID string
-	Body      []byte
 }
 
-// Response is the worker's answer.
+// Response is the worker's answer, and how it was served.
 type Response struct {
-	Status           int
-	ContentType      string
-	CustomAttributes string
-	Body             []byte
-	Variant          string
-	Served           Served
+	runtime.Response
+	Variant string
+	Served  Served
 }
 
 // Invocation is what the Observer learns of a request.
@@ -344,8 +338,7 @@ func (f *Fleet) workerFailed(w *worker, err error) error {
 // call serves the request on an in-process worker.
 func (f *Fleet) call(ctx context.Context, w *worker, inv runtime.Invoker, req *Request, limit int) (*Response, time.Duration, error) {
 	t0 := time.Now()
-	resp, err := inv.Invoke(ctx, &runtime.Request{ContentType: req.ContentType, Accept: req.Accept,
-		CustomAttributes: req.CustomAttributes, InferenceID: req.InferenceID, Body: req.Body})
+	resp, err := inv.Invoke(ctx, &req.Request)
 	latency := time.Since(t0)
 	if err != nil {
 		return nil, latency, &Error{Kind: WorkerFailure, Endpoint: w.pr.endpoint, Variant: w.variant.Name,
@@ -355,5 +348,5 @@ func (f *Fleet) call(ctx context.Context, w *worker, inv runtime.Invoker, req *R
 		return nil, latency, &Error{Kind: ModelFailure, Endpoint: w.pr.endpoint, Variant: w.variant.Name, ModelStatus: 500,
 			Message: fmt.Sprintf("Response payload from primary exceeds the %d-byte limit.", limit)}
 	}
-	return &Response{Status: resp.Status, ContentType: resp.ContentType, CustomAttributes: resp.CustomAttributes, Body: resp.Body}, latency, nil
+	return &Response{Response: *resp}, latency, nil
 }

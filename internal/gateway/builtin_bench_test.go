@@ -14,6 +14,7 @@ import (
 
 	"hearth/internal/fleet"
 	"hearth/internal/gateway"
+	"hearth/internal/runtime"
 	"hearth/internal/runtime/inprocess"
 	"hearth/internal/runtime/process"
 )
@@ -128,7 +129,7 @@ func BenchmarkBuiltinWarmThroughput(b *testing.B) {
 			}
 			b.Run("fleet", func(b *testing.B) {
 				run(b, func() error {
-					_, err := e.fleet.Invoke(context.Background(), &fleet.Request{Endpoint: "tp", ContentType: "text/csv", Body: seedPayload})
+					_, err := e.fleet.Invoke(context.Background(), &fleet.Request{Endpoint: "tp", Request: runtime.Request{ContentType: "text/csv", Body: seedPayload}})
 					return err
 				})
 			})

@@ -10,6 +10,7 @@ import (
 
 	"hearth/internal/fleet"
 	"hearth/internal/logs"
+	"hearth/internal/runtime"
 )
 
 // Runtime serves SageMaker Runtime's InvokeEndpoint (restJson1) over a fleet.
@@ -24,14 +25,16 @@ type Runtime struct {
 func (rt *Runtime) ServeInvoke(ctx context.Context, w http.ResponseWriter, hdr Header, endpoint string, body []byte) {
 	name := endpoint
 	req := &fleet.Request{
-		Endpoint:         name,
-		TargetVariant:    hdr.Get("X-Amzn-SageMaker-Target-Variant"),
-		ContentType:      hdr.Get("Content-Type"),
-		Accept:           hdr.Get("Accept"),
-		CustomAttributes: hdr.Get("X-Amzn-SageMaker-Custom-Attributes"),
-		InferenceID:      hdr.Get("X-Amzn-SageMaker-Inference-Id"),
-		RequestID:        w.Header().Get("X-Amzn-Requestid"),
-		Body:             body,
+		Request: runtime.Request{
+			ContentType:      hdr.Get("Content-Type"),
+			Accept:           hdr.Get("Accept"),
+			CustomAttributes: hdr.Get("X-Amzn-SageMaker-Custom-Attributes"),
+			InferenceID:      hdr.Get("X-Amzn-SageMaker-Inference-Id"),
+			Body:             body,
+		},
+		Endpoint:      name,
+		TargetVariant: hdr.Get("X-Amzn-SageMaker-Target-Variant"),
+		RequestID:     w.Header().Get("X-Amzn-Requestid"),
 	}
 	if req.ContentType == "" {
 		// botocore sends none; SageMaker defaults it.
