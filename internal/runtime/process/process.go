@@ -170,7 +170,7 @@ func (c *Cgroups) Remove(dirs []string) {
 			time.Sleep(2 * time.Millisecond)
 		}
 		if c != nil {
-			c.weighParent(d)
+			c.weigh(d, 0)
 		}
 	}
 }
@@ -212,6 +212,12 @@ func (c *Cgroups) Sweep() int {
 		}
 		c.Remove(dirs)
 		n += len(dirs)
+		if len(dirs) > 0 && (parent == c.CPUV1 || parent == c.V2) {
+			// A previous run's weights went with its groups.
+			c.mu.Lock()
+			c.writeWeightLocked(parent)
+			c.mu.Unlock()
+		}
 	}
 	return n
 }
@@ -230,7 +236,8 @@ type Cgroups struct {
 	MemoryV1 string
 	CPUV1    string
 
-	mu sync.Mutex // serializes weighParent
+	mu      sync.Mutex
+	weights map[string]int // CPU weight of each worker group, by directory
 }
 
 // Place creates the worker's cgroups, sets its limits and moves it in. It
@@ -300,37 +307,47 @@ func (c *Cgroups) Limit(dirs []string, spec runtime.Spec) error {
 			if err := os.WriteFile(filepath.Join(dir, kv[0]), []byte(kv[1]), 0o644); err != nil {
 				return fmt.Errorf("%s: %w", kv[0], err)
 			}
-		}
-		if spec.CPUWeight > 0 {
-			c.weighParent(dir)
+			if kv[0] == "cpu.weight" || kv[0] == "cpu.shares" {
+				w, _ := strconv.Atoi(kv[1])
+				c.weigh(dir, w)
+			}
 		}
 	}
 	return nil
 }
 
-// weighParent gives the group holding the worker groups, next to dir,
-// the sum of its workers' CPU weights, so that each worker competes for
-// CPU with the host's other processes as a process of its own weight
-// would, rather than all of them together weighing as one process.
-func (c *Cgroups) weighParent(dir string) {
+// weigh records the CPU weight of the worker group dir (0: gone) and
+// gives the group holding the worker groups the sum of its workers'
+// weights, so that each worker competes for CPU with the host's other
+// processes as a process of its own weight would, rather than all of them
+// together weighing as one process.
+func (c *Cgroups) weigh(dir string, w int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	parent := filepath.Dir(dir)
-	file, unit, least, most := "cpu.weight", 100, 1, 10000
-	if _, err := os.Stat(filepath.Join(parent, file)); err != nil {
-		file, unit, least, most = "cpu.shares", 1024, 2, 262144
-		if _, err := os.Stat(filepath.Join(parent, file)); err != nil {
-			return // no CPU controller here
-		}
+	if _, had := c.weights[dir]; w == 0 && !had {
+		return
 	}
-	workers, _ := filepath.Glob(filepath.Join(parent, "worker-*", file))
-	sum := 0
-	for _, f := range workers {
-		if b, err := os.ReadFile(f); err == nil {
-			if n, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
-				sum += n
-			}
+	if w == 0 {
+		delete(c.weights, dir)
+	} else {
+		if c.weights == nil {
+			c.weights = make(map[string]int)
 		}
+		c.weights[dir] = w
+	}
+	c.writeWeightLocked(filepath.Dir(dir))
+}
+
+// writeWeightLocked gives parent, the group holding the worker groups,
+// the sum of the recorded weights (none: the default weight).
+func (c *Cgroups) writeWeightLocked(parent string) {
+	file, unit, least, most := "cpu.shares", 1024, 2, 262144
+	if c.V2 != "" {
+		file, unit, least, most = "cpu.weight", 100, 1, 10000
+	}
+	sum := 0
+	for _, n := range c.weights {
+		sum += n
 	}
 	if sum == 0 {
 		sum = unit // no workers: the default weight
