@@ -241,6 +241,11 @@ func (r *Runtime) address(ctx context.Context, id string, spec runtime.Spec) (ad
 		}
 	}
 	if addr == "" {
+		if ins.State != nil && !ins.State.Running {
+			// Exited already, and detached from its network: the process
+			// reports how it ended; nothing listens.
+			return "", 0, nil
+		}
 		return "", 0, fmt.Errorf("container for image %s has no address on network %s", spec.Image, networkName(spec))
 	}
 	if ins.State != nil {
