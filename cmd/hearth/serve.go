@@ -116,7 +116,7 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 		cfg.keepWarm = demoKeepWarm
 	}
 	followGoRun()
-	logOut := newLogWriter(stderr)
+	logOut := newLogWriter(stderr, clock.Real{})
 	defer logOut.Close()
 	logger, err := newLogger(cfg, logOut)
 	if err != nil {
