@@ -24,6 +24,8 @@ DUR=${BENCH_DURATION:-8s}
 # nginx worker processes, GOMAXPROCS=2, Go's default on this machine). The
 # in-process server always runs with Go's default.
 PROXY_THREADS=${PROXY_THREADS:-1}
+# HEARTH_GODEBUG is given to that Hearth as GODEBUG, for experiments with
+# Go's scheduler (docs/BENCHMARKS.md, "Where the single-client latency goes").
 for tool in go nginx wrk aws; do
 	command -v "$tool" >/dev/null || { echo "bench: $tool is required" >&2; exit 1; }
 done
@@ -50,7 +52,7 @@ HP=$(free_port); NP=$(free_port); SP=$(free_port); IP=$(free_port)
 
 # The echo workers use next to no memory: lift the budget so the eight
 # provisioned ones and the on-demand endpoints all fit.
-GOMAXPROCS=$PROXY_THREADS "$work/hearth" serve --listen 127.0.0.1:$HP --data-dir "$work/data" --keep-warm 1s --metric-period 1s \
+GODEBUG=${HEARTH_GODEBUG:-} GOMAXPROCS=$PROXY_THREADS "$work/hearth" serve --listen 127.0.0.1:$HP --data-dir "$work/data" --keep-warm 1s --metric-period 1s \
 	--memory-budget 1000GiB --log-level warn >/dev/null 2>"$work/hearth.log" & pids+=($!)
 hearth_pid=$!
 # A second server with the built-in runtime in-process.
@@ -139,21 +141,27 @@ wrk.body = os.getenv("BODY")
 LUA
 export BODY="$payload"
 
-# wrk_run URL CONNECTIONS [PIDS] → "p50_us p99_us rps cpu_us_per_request_of_PIDS"
+# wrk_run URL CONNECTIONS [PIDS] → "p50_us p99_us rps cpu_us_per_request_of_PIDS
+# context_switches_per_request_of_PIDS"
 ticks() { # PID[,PID...] → their utime+stime
 	local t=0 p
 	for p in ${1//,/ }; do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat"))); done
 	echo $t
 }
+switches() { # PID[,PID...] → the context switches of all their threads
+	local p
+	for p in ${1//,/ }; do cat "/proc/$p/task/"*/status; done |
+		awk '/^(non)?voluntary_ctxt_switches/ { n += $2 } END { print n + 0 }'
+}
 wrk_run() {
-	local t0 t1 out
-	t0=$(ticks "${3:-}")
+	local t0 t1 s0 s1 out
+	t0=$(ticks "${3:-}"); s0=$(switches "${3:-}")
 	out=$(wrk -t1 -c"$2" -d"$DUR" --latency -s "$work/post.lua" "$1")
-	t1=$(ticks "${3:-}")
-	awk -v ticks=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" '
+	t1=$(ticks "${3:-}"); s1=$(switches "${3:-}")
+	awk -v ticks=$((t1 - t0)) -v sw=$((s1 - s0)) -v hz="$(getconf CLK_TCK)" '
 		function us(v) { if (v ~ /us$/) return v+0; if (v ~ /ms$/) return (v+0)*1000; if (v ~ /s$/) return (v+0)*1000000; return v }
 		/^ +50%/ { p50 = us($2) } /^ +99%/ { p99 = us($2) } /^Requests\/sec/ { rps = $2 } / requests in / { n = $1 }
-		END { printf "%d %d %d %d\n", p50, p99, rps, n ? ticks * 1000000 / hz / n : 0 }' <<<"$out"
+		END { printf "%d %d %d %d %.1f\n", p50, p99, rps, n ? ticks * 1000000 / hz / n : 0, n ? sw / n : 0 }' <<<"$out"
 }
 # cold_raw PORT ENDPOINT FIRST → "first_p50_us again_p50_us" over raw HTTP
 # (curl, a new connection each): 7 rounds of a request after 2 s idle (> 1 s
@@ -189,9 +197,10 @@ for run in $(seq "$RUNS"); do
 			nginx-standalone) url="http://127.0.0.1:$SP/invocations"; pid=$nginx_standalone_pids ;;
 			hearth) url="http://127.0.0.1:$HP/endpoints/echo-pc/invocations"; pid=$hearth_pid ;;
 		esac
-		read -r p50 p99 _ _ <<<"$(wrk_run "$url" 1)"
-		read -r _ _ rps cpu <<<"$(wrk_run "$url" 8 "$pid")"
+		read -r p50 p99 _ cpu1 sw1 <<<"$(wrk_run "$url" 1 "$pid")"
+		read -r _ _ rps cpu _ <<<"$(wrk_run "$url" 8 "$pid")"
 		R[$target.p50]+="$p50 "; R[$target.p99]+="$p99 "; R[$target.rps]+="$rps "; R[$target.cpu]+="$cpu "
+		R[$target.cpu1]+="$cpu1 "; R[$target.sw1]+="$sw1 "
 	done
 	# The built-in runtime, in worker processes and in-process.
 	for rt in process in-process; do
@@ -247,7 +256,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
 d50=$(m direct.p50); n50=$(m nginx.p50); h50=$(m hearth.p50)
 drps=$(m direct.rps); nrps=$(m nginx.rps); hrps=$(m hearth.rps)
-echo "## Warm invoke ($(nproc) cores, $(date -u +%Y-%m-%d), medians of $RUNS runs, wrk $DUR; proxies with $PROXY_THREADS thread(s) of execution each: nginx worker_processes $PROXY_THREADS, Hearth GOMAXPROCS=$PROXY_THREADS)"
+echo "## Warm invoke ($(nproc) cores, $(date -u +%Y-%m-%d), medians of $RUNS runs, wrk $DUR; proxies with $PROXY_THREADS thread(s) of execution each: nginx worker_processes $PROXY_THREADS, Hearth GOMAXPROCS=$PROXY_THREADS${HEARTH_GODEBUG:+ GODEBUG=$HEARTH_GODEBUG})"
 echo
 echo "| path | p50 latency (1 client) | p99 (1 client) | added p50 vs direct | req/s (8 clients) | req/s vs direct |"
 echo "| --- | --- | --- | --- | --- | --- |"
@@ -258,6 +267,7 @@ echo "| nginx → 8 echo-workers outside any cgroup | $(m nginx-standalone.p50) 
 echo
 echo "Hearth vs nginx over the same workers: $(ratio "$hrps" "$nrps")× the req/s; added p50 +$((h50 - d50)) µs vs +$((n50 - d50)) µs."
 echo "CPU per proxied request (8 clients, utime+stime of the proxy process / requests): nginx $(m nginx.cpu) µs, Hearth $(m hearth.cpu) µs (nginx to workers outside cgroups: $(m nginx-standalone.cpu) µs)."
+echo "At one client, per request: nginx $(m nginx.cpu1) µs of CPU and $(m nginx.sw1) context switches of its threads, Hearth $(m hearth.cpu1) µs and $(m hearth.sw1)."
 echo "The workers' cgroups (memory limit, CPU weight; one group each) cost nginx $(ratio "$nrps" "$(m nginx-standalone.rps)")× the req/s it reaches over workers outside any cgroup."
 echo
 echo "## Built-in XGBoost runtime: worker processes vs in-process (seed model, 8 provisioned workers; medians of $RUNS runs)"
