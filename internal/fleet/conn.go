@@ -8,8 +8,9 @@ import (
 	"io"
 	"net"
 	"strconv"
-	"syscall"
 	"time"
+
+	"hearth/internal/rawconn"
 )
 
 // errInvokeTimeout marks an invocation the worker did not answer in time.
@@ -21,6 +22,7 @@ type workerConn struct {
 	addr string // host:port
 
 	conn     net.Conn
+	raw      net.Conn // conn, read and written with raw system calls
 	br       *bufio.Reader
 	bw       *bufio.Writer
 	lastUsed time.Time
@@ -69,8 +71,9 @@ func (c *workerConn) roundTrip(ctx context.Context, req *Request, timeout time.D
 			_ = tc.SetNoDelay(true)
 		}
 		c.conn = conn
-		c.br = bufio.NewReaderSize(conn, 16<<10)
-		c.bw = bufio.NewWriterSize(conn, 16<<10)
+		c.raw = rawconn.Wrap(conn)
+		c.br = bufio.NewReaderSize(c.raw, 16<<10)
+		c.bw = bufio.NewWriterSize(c.raw, 16<<10)
 	}
 	conn := c.conn
 	_ = conn.SetDeadline(time.Now().Add(timeout))
@@ -103,25 +106,14 @@ func (c *workerConn) alive() bool {
 	if c.br.Buffered() > 0 {
 		return false
 	}
-	sc, ok := c.conn.(syscall.Conn)
+	rc, ok := c.raw.(*rawconn.Conn)
 	if !ok {
 		return true
 	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return false
-	}
-	open := false
-	var buf [1]byte
-	err = rc.Read(func(fd uintptr) bool {
-		n, _, rerr := syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		// EAGAIN: open with nothing to read. 0 bytes: closed by the
-		// peer. Data or another error: not reusable.
-		_ = n
-		open = rerr == syscall.EAGAIN || rerr == syscall.EWOULDBLOCK
-		return true
-	})
-	return err == nil && open
+	// Nothing to read: open. Zero bytes: closed by the peer. Data or
+	// an error: not reusable.
+	data, eof, err := rc.Peek()
+	return err == nil && !data && !eof
 }
 
 func (c *workerConn) exchange(req *Request, limit int) (*workerResponse, error) {
@@ -172,7 +164,7 @@ func (c *workerConn) close() {
 	if c.conn != nil {
 		_ = c.conn.Close()
 	}
-	c.conn, c.br, c.bw = nil, nil, nil
+	c.conn, c.raw, c.br, c.bw = nil, nil, nil, nil
 }
 
 func isConnReset(err error) bool {

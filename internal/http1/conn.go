@@ -32,6 +32,9 @@ const (
 type conn struct {
 	s  *Server
 	nc net.Conn
+	// rw reads and writes nc with raw system calls (package rawconn);
+	// a connection handed off to net/http goes as nc.
+	rw net.Conn
 
 	buf  []byte // buf[r:w] is read but not yet consumed
 	r, w int
@@ -139,7 +142,7 @@ func (c *conn) readHead() error {
 			}
 		}
 		c.room()
-		n, err := c.nc.Read(c.buf[c.w:])
+		n, err := c.rw.Read(c.buf[c.w:])
 		c.idle.Store(false)
 		c.w += n
 		if n > 0 && first.IsZero() && err == nil {
@@ -239,10 +242,10 @@ func (c *conn) writeResponse(keep bool) error {
 	var err error
 	if len(rw.body) <= inlineBody {
 		b = append(b, rw.body...)
-		_, err = c.nc.Write(b)
+		_, err = c.rw.Write(b)
 	} else {
 		bufs := net.Buffers{b, rw.body}
-		_, err = bufs.WriteTo(c.nc)
+		_, err = bufs.WriteTo(c.rw)
 	}
 	c.out = b[:0]
 	if cap(c.out) > keepBuf {
@@ -425,7 +428,7 @@ func (ex *Exchange) ReadBody(limit int64, sum hash.Hash, grace time.Duration, mi
 				body = body[:len(body):int(n)]
 			}
 		}
-		m, err := c.nc.Read(body[len(body):cap(body)])
+		m, err := c.rw.Read(body[len(body):cap(body)])
 		body = body[:len(body)+m]
 		if err != nil && int64(len(body)) < n {
 			if errors.Is(err, os.ErrDeadlineExceeded) {

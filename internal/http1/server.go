@@ -27,6 +27,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"hearth/internal/rawconn"
 )
 
 // Handler serves the requests it claims.
@@ -128,7 +130,7 @@ func (s *Server) Serve(ln net.Listener) error {
 			return err
 		}
 		delay = 0
-		c := &conn{s: s, nc: nc}
+		c := &conn{s: s, nc: nc, rw: rawconn.Wrap(nc)}
 		if !s.track(c) {
 			_ = nc.Close()
 			continue
