@@ -201,7 +201,12 @@ for run in $(seq "$RUNS"); do
 		read -r _ _ rps cpu _ <<<"$(wrk_run "$url" 8 "$pid")"
 		R[$target.p50]+="$p50 "; R[$target.p99]+="$p99 "; R[$target.rps]+="$rps "; R[$target.cpu]+="$cpu "
 		R[$target.cpu1]+="$cpu1 "; R[$target.sw1]+="$sw1 "
+		R[$target.last50]=$p50; R[$target.lastrps]=$rps
 	done
+	# Hearth against nginx within this run: the difference of their p50s
+	# (the direct p50 cancels out) and the ratio of their req/s.
+	R[gap]+="$((${R[hearth.last50]} - ${R[nginx.last50]})) "
+	R[rpsratio]+="$(awk -v a="${R[hearth.lastrps]}" -v b="${R[nginx.lastrps]}" 'BEGIN { printf "%.2f", a / b }') "
 	# The built-in runtime, in worker processes and in-process.
 	for rt in process in-process; do
 		port=$HP; [ $rt = in-process ] && port=$IP
@@ -266,6 +271,7 @@ echo "| Hearth → its 8 provisioned workers | ${h50} µs | $(m hearth.p99) µs 
 echo "| nginx → 8 echo-workers outside any cgroup | $(m nginx-standalone.p50) µs | $(m nginx-standalone.p99) µs | — | $(m nginx-standalone.rps) | — |"
 echo
 echo "Hearth vs nginx over the same workers: $(ratio "$hrps" "$nrps")× the req/s; added p50 +$((h50 - d50)) µs vs +$((n50 - d50)) µs."
+echo "Each run on its own, Hearth's p50 minus nginx's: $(sed 's/ $//; s/ /, /g' <<<"${R[gap]}") µs; Hearth's req/s over nginx's: $(sed 's/ $//; s/ /, /g' <<<"${R[rpsratio]}")."
 echo "CPU per proxied request (8 clients, utime+stime of the proxy process / requests): nginx $(m nginx.cpu) µs, Hearth $(m hearth.cpu) µs (nginx to workers outside cgroups: $(m nginx-standalone.cpu) µs)."
 echo "At one client, per request: nginx $(m nginx.cpu1) µs of CPU and $(m nginx.sw1) context switches of its threads, Hearth $(m hearth.cpu1) µs and $(m hearth.sw1)."
 echo "The workers' cgroups (memory limit, CPU weight; one group each) cost nginx $(ratio "$nrps" "$(m nginx-standalone.rps)")× the req/s it reaches over workers outside any cgroup."
