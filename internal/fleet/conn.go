@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"sync"
 	"time"
 
 	"hearth/internal/rawconn"
@@ -26,7 +27,9 @@ type workerConn struct {
 	br       *bufio.Reader
 	bw       *bufio.Writer
 	lastUsed time.Time
+	deadline time.Time // conn's deadline, as last set here
 	cache    headerCache
+	watch    ctxWatch
 }
 
 type workerResponse struct {
@@ -50,14 +53,15 @@ const idleMax = 30 * time.Second
 // again.
 const probeAfter = time.Millisecond
 
-// roundTrip sends one /invocations request and reads the answer. A
-// request is written at most once: a kept-alive connection is checked for
-// being closed by the worker before it is reused, and once any byte of the
-// request has been written, a failure is reported, never retried — the
-// model may have run.
-func (c *workerConn) roundTrip(ctx context.Context, req *Request, timeout time.Duration, limit int) (*workerResponse, error) {
+// roundTrip sends one /invocations request and reads the answer, and
+// reports how long the exchange took. A request is written at most once:
+// a kept-alive connection is checked for being closed by the worker
+// before it is reused, and once any byte of the request has been written,
+// a failure is reported, never retried — the model may have run.
+func (c *workerConn) roundTrip(ctx context.Context, req *Request, timeout time.Duration, limit int) (*workerResponse, time.Duration, error) {
+	start := time.Now()
 	if c.conn != nil {
-		if idle := time.Since(c.lastUsed); idle > idleMax || idle > probeAfter && !c.alive() {
+		if idle := start.Sub(c.lastUsed); idle > idleMax || idle > probeAfter && !c.alive() {
 			c.close()
 		}
 	}
@@ -65,7 +69,7 @@ func (c *workerConn) roundTrip(ctx context.Context, req *Request, timeout time.D
 		d := net.Dialer{Timeout: 2 * time.Second}
 		conn, err := d.DialContext(ctx, "tcp", c.addr)
 		if err != nil {
-			return nil, fmt.Errorf("connect to worker: %w", err)
+			return nil, time.Since(start), fmt.Errorf("connect to worker: %w", err)
 		}
 		if tc, ok := conn.(*net.TCPConn); ok {
 			_ = tc.SetNoDelay(true)
@@ -75,25 +79,110 @@ func (c *workerConn) roundTrip(ctx context.Context, req *Request, timeout time.D
 		c.br = bufio.NewReaderSize(c.raw, 16<<10)
 		c.bw = bufio.NewWriterSize(c.raw, 16<<10)
 	}
-	conn := c.conn
-	_ = conn.SetDeadline(time.Now().Add(timeout))
-	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
-
+	// The deadline is moved on only when less than timeout remains, so
+	// that a busy connection does not reset its timers on every request:
+	// a request may take up to timeout+deadlineSlack(timeout).
+	if c.deadline.Sub(start) < timeout {
+		c.deadline = start.Add(timeout + deadlineSlack(timeout))
+		_ = c.conn.SetDeadline(c.deadline)
+	}
+	if !c.watch.begin(ctx, c.conn) {
+		if c.watch.end() {
+			c.close() // its deadline is spent
+		}
+		return nil, time.Since(start), ctx.Err()
+	}
 	resp, err := c.exchange(req, limit)
+	if c.watch.end() && err == nil {
+		c.close() // its deadline is spent
+	}
+	end := time.Now()
 	if err != nil {
 		c.close()
 		var ne net.Error
 		switch {
 		case ctx.Err() != nil:
-			return nil, ctx.Err()
+			return nil, end.Sub(start), ctx.Err()
 		case errors.As(err, &ne) && ne.Timeout():
-			return nil, fmt.Errorf("%w after %s", errInvokeTimeout, timeout)
+			return nil, end.Sub(start), fmt.Errorf("%w after %s", errInvokeTimeout, timeout)
 		}
-		return nil, err
+		return nil, end.Sub(start), err
 	}
-	c.lastUsed = time.Now()
-	return resp, nil
+	c.lastUsed = end
+	return resp, end.Sub(start), nil
+}
+
+// deadlineSlack is how much longer than timeout a request may take
+// because its connection's deadline was set by an earlier request: a
+// sixteenth of it, at most a second.
+func deadlineSlack(timeout time.Duration) time.Duration {
+	return min(timeout/16, time.Second)
+}
+
+// ctxWatch ends a round trip when its context ends, by moving its
+// connection's deadline into the past. It registers with a context once
+// (context.AfterFunc) and keeps the registration while requests come
+// with the same context, as all those from the invocation route's server
+// do, rather than registering and unregistering on every request.
+type ctxWatch struct {
+	mu       sync.Mutex
+	done     <-chan struct{} // of the context registered with
+	stop     func() bool     // undoes that registration
+	busy     net.Conn        // the connection of the round trip in progress
+	busyDone <-chan struct{} // that round trip's context's
+	fired    bool            // busy was interrupted
+}
+
+// begin notes a round trip on conn for ctx. It reports false if ctx has
+// already ended.
+func (cw *ctxWatch) begin(ctx context.Context, conn net.Conn) bool {
+	done := ctx.Done()
+	if done == nil {
+		return true // never ends
+	}
+	cw.mu.Lock()
+	if done != cw.done {
+		if cw.stop != nil {
+			cw.stop()
+		}
+		cw.done = done
+		cw.stop = context.AfterFunc(ctx, func() { cw.interrupt(done) })
+	}
+	cw.busy, cw.busyDone, cw.fired = conn, done, false
+	cw.mu.Unlock()
+	// After the round trip is noted: a context ending from here on
+	// interrupts it.
+	return ctx.Err() == nil
+}
+
+// interrupt ends the round trip in progress if it belongs to the context
+// that ended (done).
+func (cw *ctxWatch) interrupt(done <-chan struct{}) {
+	cw.mu.Lock()
+	defer cw.mu.Unlock()
+	if cw.busy != nil && cw.busyDone == done {
+		_ = cw.busy.SetDeadline(time.Unix(1, 0))
+		cw.fired = true
+	}
+}
+
+// end notes the round trip over and reports whether it was interrupted,
+// which leaves its connection's deadline in the past.
+func (cw *ctxWatch) end() (interrupted bool) {
+	cw.mu.Lock()
+	defer cw.mu.Unlock()
+	cw.busy, cw.busyDone = nil, nil
+	return cw.fired
+}
+
+// close undoes the registration, when the worker is gone.
+func (cw *ctxWatch) close() {
+	cw.mu.Lock()
+	defer cw.mu.Unlock()
+	if cw.stop != nil {
+		cw.stop()
+	}
+	cw.done, cw.stop = nil, nil
 }
 
 // errNoAnswer: the worker closed the connection after the request was
@@ -165,6 +254,7 @@ func (c *workerConn) close() {
 		_ = c.conn.Close()
 	}
 	c.conn, c.raw, c.br, c.bw = nil, nil, nil, nil
+	c.deadline = time.Time{}
 }
 
 func isConnReset(err error) bool {

@@ -112,9 +112,13 @@ func (f *Fleet) Invoke(ctx context.Context, req *Request) (*Response, error) {
 	}
 	select {
 	case <-g.ready:
-	case <-ctx.Done():
-		// A restored deployment whose pools are still being made.
-		return nil, &Error{Kind: WorkerFailure, Endpoint: req.Endpoint, Message: "Request canceled while the endpoint was being restored."}
+	default:
+		select {
+		case <-g.ready:
+		case <-ctx.Done():
+			// A restored deployment whose pools are still being made.
+			return nil, &Error{Kind: WorkerFailure, Endpoint: req.Endpoint, Message: "Request canceled while the endpoint was being restored."}
+		}
 	}
 	if g.err != nil {
 		return nil, &Error{Kind: NotInService, Endpoint: req.Endpoint,
@@ -153,6 +157,12 @@ func (f *Fleet) Invoke(ctx context.Context, req *Request) (*Response, error) {
 		}
 		f.log.LogAttrs(ctx, slog.LevelInfo, "cold start", slog.String("endpoint", pr.endpoint), slog.String("variant", pr.variant.Name),
 			slog.String("worker", w.name), slog.Float64("setup_ms", ms(setup)), slog.String("request_id", req.RequestID))
+	}
+	if err := ctx.Err(); err != nil {
+		// Ended before it was sent: the worker is as it was.
+		pr.release(w, false)
+		return nil, &Error{Kind: WorkerFailure, Endpoint: req.Endpoint, Variant: pr.variant.Name,
+			Message: fmt.Sprintf("Request canceled before it was sent to production variant %s: %v", pr.variant.Name, err)}
 	}
 	resp, modelLatency, err := f.forward(ctx, w, req, limit)
 	pr.release(w, err != nil)
@@ -297,9 +307,7 @@ func (f *Fleet) forward(ctx context.Context, w *worker, req *Request, limit int)
 	if inv, ok := w.proc.(runtime.Invoker); ok {
 		return f.call(ctx, w, inv, req, limit)
 	}
-	t0 := time.Now()
-	resp, err := w.conn.roundTrip(ctx, req, f.opts.InvokeTimeout, limit)
-	latency := time.Since(t0)
+	resp, latency, err := w.conn.roundTrip(ctx, req, f.opts.InvokeTimeout, limit)
 	if err != nil {
 		return nil, latency, f.workerFailed(w, err)
 	}

@@ -289,6 +289,7 @@ func (w *worker) isStopping() bool {
 // watch waits for w's process to exit and tells the pool.
 func (pr *poolRunner) watch(w *worker) {
 	<-w.proc.Done()
+	w.conn.watch.close()
 	w.releaseMemory()
 	w.closeOutput()
 	if w.scratch != "" {

@@ -264,3 +264,60 @@ func BenchmarkThroughputAtMaxConcurrency(b *testing.B) {
 
 var _ = hearth.Ready
 var _ = fmt.Sprint
+
+// BenchmarkWarmInvokeRaw sends warm invocations from a client that
+// allocates nothing (one kept-alive connection, its buffers reused), so
+// that allocs/op is what Hearth allocates serving one request.
+func BenchmarkWarmInvokeRaw(b *testing.B) {
+	e := newBenchEnv(b)
+	e.deploy(b, "raw", 1, 1)
+	conn, err := net.Dial("tcp", e.url[len("http://"):])
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	req := []byte(fmt.Sprintf("POST /endpoints/raw/invocations HTTP/1.1\r\nHost: hearth\r\nContent-Type: text/csv\r\nContent-Length: %d\r\n\r\n%s", len(payload), payload))
+	buf := make([]byte, 64<<10)
+	do := func() {
+		if _, err := conn.Write(req); err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		for {
+			m, err := conn.Read(buf[n:])
+			if err != nil {
+				b.Fatal(err)
+			}
+			n += m
+			head := bytes.Index(buf[:n], []byte("\r\n\r\n"))
+			if head < 0 {
+				continue
+			}
+			if !bytes.HasPrefix(buf[:n], []byte("HTTP/1.1 200 ")) {
+				b.Fatalf("response: %q", buf[:n])
+			}
+			i := bytes.Index(buf[:head], []byte("\r\nContent-Length: "))
+			if i < 0 {
+				b.Fatalf("response without Content-Length: %q", buf[:head])
+			}
+			length := 0
+			for _, c := range buf[i+len("\r\nContent-Length: ") : head+2] {
+				if c < '0' || c > '9' {
+					break
+				}
+				length = length*10 + int(c-'0')
+			}
+			if n >= head+4+length {
+				return
+			}
+		}
+	}
+	for i := 0; i < 50; i++ {
+		do()
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		do()
+	}
+}

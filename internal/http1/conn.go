@@ -40,12 +40,39 @@ type conn struct {
 	r, w int
 
 	head   head
-	headAt int // where c.head starts in buf
+	headAt int      // where c.head starts in buf
+	ex     Exchange // c.head's, while it is served
 	resp   response
 	out    []byte
 
 	idle atomic.Bool // waiting for a request's first byte
+	// rdl is nc's read deadline as this connection's goroutine last set
+	// it (wake, from another, sets it in the past to end the connection).
+	rdl time.Time
 }
+
+// setReadDeadline sets nc's read deadline.
+func (c *conn) setReadDeadline(t time.Time) error {
+	c.rdl = t
+	return c.nc.SetReadDeadline(t)
+}
+
+// armIdle gives the client IdleTimeout to begin its next request. The
+// deadline is moved on only when less than IdleTimeout−idleSlack of it
+// remains, so that a busy connection does not reset its timer on every
+// request: a connection is closed after between IdleTimeout−idleSlack and
+// IdleTimeout without a request.
+func (c *conn) armIdle() error {
+	now := time.Now()
+	timeout := c.s.opts.IdleTimeout
+	if c.rdl.Sub(now) >= timeout-idleSlack(timeout) {
+		return nil
+	}
+	return c.setReadDeadline(now.Add(timeout))
+}
+
+// idleSlack is a sixteenth of the idle timeout, at most a second.
+func idleSlack(timeout time.Duration) time.Duration { return min(timeout/16, time.Second) }
 
 // lingerClose closes a connection whose request body was not read,
 // after the response: it half-closes and drains what the client is still
@@ -54,7 +81,7 @@ type conn struct {
 func (c *conn) lingerClose() {
 	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
 		_ = cw.CloseWrite()
-		_ = c.nc.SetReadDeadline(time.Now().Add(lingerTime))
+		_ = c.setReadDeadline(time.Now().Add(lingerTime))
 		_, _ = io.Copy(io.Discard, io.LimitReader(c.nc, lingerBytes))
 	}
 }
@@ -128,7 +155,7 @@ func (c *conn) readHead() error {
 		}
 		if c.r == c.w {
 			c.r, c.w = 0, 0
-			if err := c.nc.SetReadDeadline(time.Now().Add(c.s.opts.IdleTimeout)); err != nil {
+			if err := c.armIdle(); err != nil {
 				return err
 			}
 			c.idle.Store(true)
@@ -137,7 +164,7 @@ func (c *conn) readHead() error {
 			}
 		} else if first.IsZero() {
 			first = time.Now()
-			if err := c.nc.SetReadDeadline(first.Add(c.s.opts.HeaderTimeout)); err != nil {
+			if err := c.setReadDeadline(first.Add(c.s.opts.HeaderTimeout)); err != nil {
 				return err
 			}
 		}
@@ -179,11 +206,12 @@ func (c *conn) room() {
 // exchange serves the claimed request in c.head and writes its answer.
 // It reports whether the connection stays open for another request.
 func (c *conn) exchange() bool {
-	ex := Exchange{c: c, bodyRead: c.head.contentLength == 0}
+	c.ex = Exchange{c: c, bodyRead: c.head.contentLength == 0}
+	ex := &c.ex
 	c.resp.reset()
 	c.headAt = c.r
 	c.r += c.head.size
-	c.s.h.ServeHTTP1(c.s.ctx, &ex)
+	c.s.h.ServeHTTP1(c.s.ctx, ex)
 	keep := ex.bodyRead && !c.head.close && !c.s.closing.Load() && c.resp.header.Get("Connection") != "close"
 	if err := c.writeResponse(keep); err != nil {
 		return false
@@ -419,7 +447,7 @@ func (ex *Exchange) ReadBody(limit int64, sum hash.Hash, grace time.Duration, mi
 		if minRate > 0 {
 			deadline = start.Add(grace + time.Duration(float64(len(body))/float64(minRate)*float64(time.Second)))
 		}
-		if err := c.nc.SetReadDeadline(deadline); err != nil {
+		if err := c.setReadDeadline(deadline); err != nil {
 			return nil, err
 		}
 		if len(body) == cap(body) {

@@ -805,6 +805,34 @@ func TestIdleTimeoutClosesConnection(t *testing.T) {
 	t.Run("before any request", func(t *testing.T) {
 		dialRaw(t, ts.addr).expectClosed()
 	})
+	t.Run("after many requests", func(t *testing.T) {
+		c := dialRaw(t, ts.addr)
+		for i := 0; i < 20; i++ {
+			resp, body := c.roundTrip(post("/fast/1", "one"))
+			expectServed(t, resp, body, "http1", "body=one")
+		}
+		c.expectClosed()
+	})
+}
+
+// The head timer of a request that came in pieces does not outlive it: the
+// connection then waits the idle timeout for the next request.
+func TestIdleTimeoutAfterHeadTimer(t *testing.T) {
+	ts := startServer(t, &testHandler{}, Options{HeaderTimeout: 50 * time.Millisecond, IdleTimeout: 5 * time.Second})
+	c := dialRaw(t, ts.addr)
+	req := post("/fast/1", "one")
+	c.send(req[:10])
+	time.Sleep(10 * time.Millisecond)
+	c.send(req[10:])
+	resp, err := http.ReadResponse(c.br, nil)
+	if err != nil {
+		t.Fatalf("no response: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	expectServed(t, resp, string(body), "http1", "body=one")
+	time.Sleep(200 * time.Millisecond) // well past the head timer, well within the idle timeout
+	resp2, body2 := c.roundTrip(post("/fast/1", "two"))
+	expectServed(t, resp2, body2, "http1", "body=two")
 }
 
 func TestHeaderTimeoutClosesConnection(t *testing.T) {

@@ -28,6 +28,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync"
 	"syscall"
 	"unsafe"
 )
@@ -37,6 +38,21 @@ import (
 type Conn struct {
 	net.Conn
 	rc syscall.RawConn
+	// The calls' arguments and results live here, and the functions
+	// syscall.RawConn runs are bound once, so that a call allocates
+	// nothing; rmu and wmu keep concurrent calls in one direction apart.
+	rmu, wmu sync.Mutex
+	rd, wr   op
+	readFn   func(fd uintptr) bool
+	writeFn  func(fd uintptr) bool
+}
+
+// op is one read or write in progress: its buffer, how much of it was
+// done, and the error number it ended with.
+type op struct {
+	p     []byte
+	n     int
+	errno syscall.Errno
 }
 
 // Wrap returns c with raw reads and writes, or c itself when it has no
@@ -50,7 +66,9 @@ func Wrap(c net.Conn) net.Conn {
 	if err != nil {
 		return c
 	}
-	return &Conn{Conn: c, rc: rc}
+	w := &Conn{Conn: c, rc: rc}
+	w.readFn, w.writeFn = w.read, w.write
+	return w
 }
 
 // Read reads into p as net.Conn's Read does: it waits, within the read
@@ -60,21 +78,12 @@ func (c *Conn) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	var n int
-	var errno syscall.Errno
-	err := c.rc.Read(func(fd uintptr) bool {
-		for {
-			r, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
-			switch e {
-			case syscall.EINTR:
-				continue
-			case syscall.EAGAIN:
-				return false // wait on the netpoller
-			}
-			n, errno = int(r), e
-			return true
-		}
-	})
+	c.rmu.Lock()
+	c.rd = op{p: p}
+	err := c.rc.Read(c.readFn)
+	n, errno := c.rd.n, c.rd.errno
+	c.rd.p = nil
+	c.rmu.Unlock()
 	switch {
 	case err != nil:
 		return 0, err // deadline passed, or closed here
@@ -86,27 +95,32 @@ func (c *Conn) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// read is the read system call, as syscall.RawConn's Read runs it: false
+// to wait on the netpoller.
+func (c *Conn) read(fd uintptr) bool {
+	p := c.rd.p
+	for {
+		r, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+		switch e {
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return false
+		}
+		c.rd.n, c.rd.errno = int(r), e
+		return true
+	}
+}
+
 // Write writes all of p, waiting within the write deadline while the
 // socket's buffer is full.
 func (c *Conn) Write(p []byte) (int, error) {
-	written := 0
-	var errno syscall.Errno
-	err := c.rc.Write(func(fd uintptr) bool {
-		for written < len(p) {
-			r, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&p[written])), uintptr(len(p)-written))
-			switch e {
-			case 0:
-				written += int(r)
-			case syscall.EINTR:
-			case syscall.EAGAIN:
-				return false
-			default:
-				errno = e
-				return true
-			}
-		}
-		return true
-	})
+	c.wmu.Lock()
+	c.wr = op{p: p}
+	err := c.rc.Write(c.writeFn)
+	written, errno := c.wr.n, c.wr.errno
+	c.wr.p = nil
+	c.wmu.Unlock()
 	switch {
 	case err != nil:
 		return written, err
@@ -114,6 +128,26 @@ func (c *Conn) Write(p []byte) (int, error) {
 		return written, c.opError("write", errno)
 	}
 	return written, nil
+}
+
+// write is the write system call, repeated until all is written, as
+// syscall.RawConn's Write runs it: false to wait on the netpoller.
+func (c *Conn) write(fd uintptr) bool {
+	p := c.wr.p
+	for c.wr.n < len(p) {
+		r, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&p[c.wr.n])), uintptr(len(p)-c.wr.n))
+		switch e {
+		case 0:
+			c.wr.n += int(r)
+		case syscall.EINTR:
+		case syscall.EAGAIN:
+			return false
+		default:
+			c.wr.errno = e
+			return true
+		}
+	}
+	return true
 }
 
 // Peek reports, without waiting, whether the connection has bytes to read
