@@ -96,16 +96,26 @@ func New(opts Options) *Gateway {
 // SetReady marks the server ready (GET /healthz → 200).
 func (g *Gateway) SetReady(ready bool) { g.ready.Store(ready) }
 
+// requestID returns a new request id, shaped as a UUID (8-4-4-4-12 hex
+// digits): the server's random base, then a sequence number.
 func (g *Gateway) requestID() string {
 	n := g.reqSeq.Add(1)
-	var b [8]byte
+	var seq [8]byte
 	for i := 7; i >= 0; i-- {
-		b[i] = byte(n)
+		seq[i] = byte(n)
 		n >>= 8
 	}
-	// A UUID-shaped id: 8-4-4-4-12 hex digits.
-	s := g.idBase + hex.EncodeToString(b[:])
-	return s[0:8] + "-" + s[8:12] + "-" + s[12:16] + "-" + s[16:20] + "-" + s[20:32]
+	var hexed [32]byte
+	copy(hexed[:], g.idBase)
+	hex.Encode(hexed[16:], seq[:])
+	var id [36]byte
+	copy(id[0:8], hexed[0:8])
+	copy(id[9:13], hexed[8:12])
+	copy(id[14:18], hexed[12:16])
+	copy(id[19:23], hexed[16:20])
+	copy(id[24:36], hexed[20:32])
+	id[8], id[13], id[18], id[23] = '-', '-', '-', '-'
+	return string(id[:])
 }
 
 const (

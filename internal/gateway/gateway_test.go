@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -50,6 +51,7 @@ func TestRouting(t *testing.T) {
 	if rec := do(g, "GET", "/healthz", "", ""); rec.Code != http.StatusOK {
 		t.Fatalf("healthz when ready: %d", rec.Code)
 	}
+	seen := map[string]bool{}
 	for _, tc := range []struct {
 		name, method, path, target, body string
 		status                           int
@@ -67,12 +69,19 @@ func TestRouting(t *testing.T) {
 			if rec.Code != tc.status || rec.Header().Get("X-Amzn-ErrorType") != tc.code {
 				t.Fatalf("status %d type %q body %s", rec.Code, rec.Header().Get("X-Amzn-ErrorType"), rec.Body)
 			}
-			if rec.Header().Get("X-Amzn-Requestid") == "" {
-				t.Fatal("no request id")
+			id := rec.Header().Get("X-Amzn-Requestid")
+			if !uuidShaped.MatchString(id) {
+				t.Fatalf("request id %q, want a UUID-shaped id", id)
 			}
+			if seen[id] {
+				t.Fatalf("request id %q given twice", id)
+			}
+			seen[id] = true
 		})
 	}
 }
+
+var uuidShaped = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 
 func TestAuthenticatorGuardsEveryAPI(t *testing.T) {
 	g := newGateway(t, testAuth(t))
