@@ -294,6 +294,7 @@ func (pr *poolRunner) throttle() error {
 func (pr *poolRunner) release(w *worker, failed bool) {
 	if failed {
 		w.conn.close()
+		w.conn.watch.close() // it will not be used again
 	}
 	pr.step(func(p *Pool, now time.Time) Actions { return p.Release(now, w.id, failed) })
 }
