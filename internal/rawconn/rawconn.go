@@ -78,12 +78,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	c.rmu.Lock()
-	c.rd = op{p: p}
-	err := c.rc.Read(c.readFn)
-	n, errno := c.rd.n, c.rd.errno
-	c.rd.p = nil
-	c.rmu.Unlock()
+	n, errno, err := c.run(&c.rmu, &c.rd, p, false)
 	switch {
 	case err != nil:
 		return 0, err // deadline passed, or closed here
@@ -93,6 +88,24 @@ func (c *Conn) Read(p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	return n, nil
+}
+
+// run makes one read or write of p through syscall.RawConn, with its
+// arguments and results in o, and returns how much was done, the error
+// number the system call ended with, and RawConn's own error.
+func (c *Conn) run(mu *sync.Mutex, o *op, p []byte, write bool) (int, syscall.Errno, error) {
+	mu.Lock()
+	defer mu.Unlock()
+	*o = op{p: p}
+	var err error
+	if write {
+		err = c.rc.Write(c.writeFn)
+	} else {
+		err = c.rc.Read(c.readFn)
+	}
+	n, errno := o.n, o.errno
+	o.p = nil
+	return n, errno, err
 }
 
 // read is the read system call, as syscall.RawConn's Read runs it: false
@@ -115,12 +128,7 @@ func (c *Conn) read(fd uintptr) bool {
 // Write writes all of p, waiting within the write deadline while the
 // socket's buffer is full.
 func (c *Conn) Write(p []byte) (int, error) {
-	c.wmu.Lock()
-	c.wr = op{p: p}
-	err := c.rc.Write(c.writeFn)
-	written, errno := c.wr.n, c.wr.errno
-	c.wr.p = nil
-	c.wmu.Unlock()
+	written, errno, err := c.run(&c.wmu, &c.wr, p, true)
 	switch {
 	case err != nil:
 		return written, err

@@ -67,6 +67,34 @@ func TestReadWriteAndEOF(t *testing.T) {
 
 // A write larger than the socket buffers waits for the reader and
 // delivers every byte, in order.
+// A read or write that does not wait allocates nothing: the invocation
+// path makes four a request.
+func TestReadWriteAllocateNothing(t *testing.T) {
+	c, peer := pair(t)
+	ping, buf := []byte("ping"), make([]byte, 4)
+	allocs := testing.AllocsPerRun(200, func() {
+		if _, err := c.Write(ping); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(peer, buf); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := peer.Write(buf); err != nil {
+			t.Fatal(err)
+		}
+		for n := 0; n < len(buf); {
+			m, err := c.Read(buf[n:])
+			if err != nil {
+				t.Fatal(err)
+			}
+			n += m
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocations per write and read, want 0", allocs)
+	}
+}
+
 func TestLargeWrite(t *testing.T) {
 	c, peer := pair(t)
 	want := make([]byte, 16<<20)
