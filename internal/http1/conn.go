@@ -65,7 +65,7 @@ func (c *conn) setReadDeadline(t time.Time) error {
 func (c *conn) armIdle() error {
 	now := time.Now()
 	timeout := c.s.opts.IdleTimeout
-	if c.rdl.Sub(now) >= timeout-idleSlack(timeout) {
+	if left := c.rdl.Sub(now); left >= timeout-idleSlack(timeout) && left <= timeout {
 		return nil
 	}
 	return c.setReadDeadline(now.Add(timeout))
