@@ -835,6 +835,24 @@ func TestIdleTimeoutAfterHeadTimer(t *testing.T) {
 	expectServed(t, resp2, body2, "http1", "body=two")
 }
 
+// Nor, when the head timer is the longer, does it stand in for the idle
+// timeout.
+func TestIdleTimeoutAfterLongerHeadTimer(t *testing.T) {
+	ts := startServer(t, &testHandler{}, Options{HeaderTimeout: time.Minute, IdleTimeout: 50 * time.Millisecond})
+	c := dialRaw(t, ts.addr)
+	req := post("/fast/1", "one")
+	c.send(req[:10])
+	time.Sleep(10 * time.Millisecond)
+	c.send(req[10:])
+	resp, err := http.ReadResponse(c.br, nil)
+	if err != nil {
+		t.Fatalf("no response: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	expectServed(t, resp, string(body), "http1", "body=one")
+	c.expectClosed() // within 3 s: the idle timeout, not the head timer's minute
+}
+
 func TestHeaderTimeoutClosesConnection(t *testing.T) {
 	ts := startServer(t, &testHandler{}, Options{HeaderTimeout: 100 * time.Millisecond})
 	c := dialRaw(t, ts.addr)
