@@ -820,6 +820,16 @@ func TestIdleTimeoutClosesConnection(t *testing.T) {
 func TestIdleTimeoutAfterHeadTimer(t *testing.T) {
 	ts := startServer(t, &testHandler{}, Options{HeaderTimeout: 50 * time.Millisecond, IdleTimeout: 5 * time.Second})
 	c := dialRaw(t, ts.addr)
+	sendHeadInPieces(t, c)
+	time.Sleep(200 * time.Millisecond) // well past the head timer, well within the idle timeout
+	resp2, body2 := c.roundTrip(post("/fast/1", "two"))
+	expectServed(t, resp2, body2, "http1", "body=two")
+}
+
+// sendHeadInPieces sends a request whose head comes in two writes 10 ms
+// apart, so that its head timer starts, and checks its answer.
+func sendHeadInPieces(t *testing.T, c *rawClient) {
+	t.Helper()
 	req := post("/fast/1", "one")
 	c.send(req[:10])
 	time.Sleep(10 * time.Millisecond)
@@ -830,9 +840,6 @@ func TestIdleTimeoutAfterHeadTimer(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	expectServed(t, resp, string(body), "http1", "body=one")
-	time.Sleep(200 * time.Millisecond) // well past the head timer, well within the idle timeout
-	resp2, body2 := c.roundTrip(post("/fast/1", "two"))
-	expectServed(t, resp2, body2, "http1", "body=two")
 }
 
 // Nor, when the head timer is the longer, does it stand in for the idle
@@ -840,16 +847,7 @@ func TestIdleTimeoutAfterHeadTimer(t *testing.T) {
 func TestIdleTimeoutAfterLongerHeadTimer(t *testing.T) {
 	ts := startServer(t, &testHandler{}, Options{HeaderTimeout: time.Minute, IdleTimeout: 50 * time.Millisecond})
 	c := dialRaw(t, ts.addr)
-	req := post("/fast/1", "one")
-	c.send(req[:10])
-	time.Sleep(10 * time.Millisecond)
-	c.send(req[10:])
-	resp, err := http.ReadResponse(c.br, nil)
-	if err != nil {
-		t.Fatalf("no response: %v", err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	expectServed(t, resp, string(body), "http1", "body=one")
+	sendHeadInPieces(t, c)
 	c.expectClosed() // within 3 s: the idle timeout, not the head timer's minute
 }
 
