@@ -21,6 +21,7 @@ import (
 	"hearth/internal/control"
 	"hearth/internal/fleet"
 	"hearth/internal/gateway"
+	"hearth/internal/httpwire"
 	"hearth/internal/runtime/process"
 	"hearth/internal/store"
 )
@@ -300,14 +301,12 @@ func BenchmarkWarmInvokeRaw(b *testing.B) {
 			if i < 0 {
 				b.Fatalf("response without Content-Length: %q", buf[:head])
 			}
-			length := 0
-			for _, c := range buf[i+len("\r\nContent-Length: ") : head+2] {
-				if c < '0' || c > '9' {
-					break
-				}
-				length = length*10 + int(c-'0')
+			value, _, _ := bytes.Cut(buf[i+len("\r\nContent-Length: "):head+2], []byte("\r\n"))
+			length, ok := httpwire.ParseLength(value)
+			if !ok {
+				b.Fatalf("response with Content-Length %q", value)
 			}
-			if n >= head+4+length {
+			if int64(n) >= int64(head+4)+length {
 				return
 			}
 		}
