@@ -184,8 +184,9 @@ func decodeBinaryTrees(r *reader, m *rawModel) error {
 		return fmt.Errorf("%d trees do not fit in the input: %w", numTrees, ErrMalformed)
 	}
 	m.trees = make([]rawTree, numTrees)
+	arena := newTreeArena(binaryNodeCount(*r, numTrees))
 	for i := range m.trees {
-		if err := decodeBinaryTree(r, &m.trees[i]); err != nil {
+		if err := decodeBinaryTree(r, &m.trees[i], &arena); err != nil {
 			return fmt.Errorf("tree %d: %w", i, err)
 		}
 	}
@@ -200,7 +201,27 @@ func decodeBinaryTrees(r *reader, m *rawModel) error {
 	return nil
 }
 
-func decodeBinaryTree(r *reader, t *rawTree) error {
+// binaryNodeCount adds up the nodes of the numTrees trees that r (a copy)
+// starts with, stopping at the first that does not fit: decodeBinaryTree
+// reports what is wrong with it.
+func binaryNodeCount(r reader, numTrees int64) int {
+	total := 0
+	for range numTrees {
+		p, err := r.next(treeParamSize)
+		if err != nil {
+			break
+		}
+		n := int64(int32(le32(p, 4)))
+		if n <= 0 || n > int64(r.remaining())/(nodeSize+nodeStatSize) {
+			break
+		}
+		r.off += int(n) * (nodeSize + nodeStatSize)
+		total += int(n)
+	}
+	return total
+}
+
+func decodeBinaryTree(r *reader, t *rawTree, a *treeArena) error {
 	p, err := r.next(treeParamSize)
 	if err != nil {
 		return err
@@ -216,11 +237,7 @@ func decodeBinaryTree(r *reader, t *rawTree) error {
 	if _, err := r.next(int(n) * nodeStatSize); err != nil { // statistics: training only
 		return err
 	}
-	t.left = make([]int64, n)
-	t.right = make([]int64, n)
-	t.feature = make([]int64, n)
-	t.value = make([]float32, n)
-	t.defaultLeft = make([]bool, n)
+	a.take(t, int(n))
 	for i := range n {
 		q := nodes[i*nodeSize:]
 		// parent int32, cleft int32, cright int32, sindex uint32 (top bit:

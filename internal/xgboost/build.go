@@ -38,6 +38,33 @@ type rawTree struct {
 	categories  map[int64][]int64 // node → categories that go right
 }
 
+// treeArena hands out a model's per-node arrays from one allocation of
+// each kind, so that decoding a model of many trees allocates a handful of
+// times rather than five times a tree. A tree that does not fit what is
+// left gets arrays of its own.
+type treeArena struct {
+	i64 []int64 // left, right and feature of each node
+	f32 []float32
+	b   []bool
+}
+
+func newTreeArena(nodes int) treeArena {
+	return treeArena{i64: make([]int64, 3*nodes), f32: make([]float32, nodes), b: make([]bool, nodes)}
+}
+
+// take sets t's left, right, feature, value and defaultLeft to n zeroed
+// elements each.
+func (a *treeArena) take(t *rawTree, n int) {
+	if n > len(a.f32) {
+		t.left, t.right, t.feature = make([]int64, n), make([]int64, n), make([]int64, n)
+		t.value, t.defaultLeft = make([]float32, n), make([]bool, n)
+		return
+	}
+	t.left, t.right, t.feature = a.i64[:n:n], a.i64[n:2*n:2*n], a.i64[2*n:3*n:3*n]
+	t.value, t.defaultLeft = a.f32[:n:n], a.b[:n:n]
+	a.i64, a.f32, a.b = a.i64[3*n:], a.f32[n:], a.b[n:]
+}
+
 // maxFeatures bounds feature counts and indices as XGBoost's 31-bit split
 // index does.
 const maxFeatures = 1<<31 - 1
@@ -113,6 +140,7 @@ func (m *Model) addTrees(r *rawModel) error {
 	m.nodes = make([]node, 0, total)
 	m.roots = make([]int32, len(r.trees))
 	m.treeGroup = make([]int32, len(r.trees))
+	var w treeWalk
 	for i := range r.trees {
 		g := r.treeInfo[i]
 		if g < 0 || g >= int64(m.numGroup) {
@@ -120,7 +148,7 @@ func (m *Model) addTrees(r *rawModel) error {
 		}
 		m.treeGroup[i] = int32(g)
 		m.roots[i] = int32(len(m.nodes))
-		if err := m.addTree(&r.trees[i]); err != nil {
+		if err := m.addTree(&r.trees[i], &w); err != nil {
 			return fmt.Errorf("tree %d: %w", i, err)
 		}
 	}
@@ -130,8 +158,9 @@ func (m *Model) addTrees(r *rawModel) error {
 // addTree validates one tree and appends its nodes. It walks the tree from
 // the root and refuses a child out of range or a node reached twice, so that
 // prediction always ends at a leaf. Nodes the walk does not reach (deleted
-// ones) are kept as inert leaves so that indices stay as stored.
-func (m *Model) addTree(t *rawTree) error {
+// ones) are kept as inert leaves so that indices stay as stored. w is
+// scratch space, reused from tree to tree.
+func (m *Model) addTree(t *rawTree, w *treeWalk) error {
 	n := len(t.left)
 	if n == 0 {
 		return fmt.Errorf("no nodes: %w", ErrMalformed)
@@ -160,9 +189,10 @@ func (m *Model) addTree(t *rawTree) error {
 			m.catEnd = append(m.catEnd, noCategories)
 		}
 	}
-	seen := make([]bool, n)
+	seen := w.reset(n)
 	seen[0] = true
-	stack := []int{0}
+	stack := append(w.stack[:0], 0)
+	defer func() { w.stack = stack }()
 	for len(stack) > 0 {
 		i := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
@@ -198,6 +228,23 @@ func (m *Model) addTree(t *rawTree) error {
 		}
 	}
 	return nil
+}
+
+// treeWalk is addTree's scratch space: which nodes the walk has reached,
+// and the nodes still to visit.
+type treeWalk struct {
+	seen  []bool
+	stack []int
+}
+
+// reset returns n cleared seen flags.
+func (w *treeWalk) reset(n int) []bool {
+	if cap(w.seen) < n {
+		w.seen = make([]bool, n)
+	}
+	w.seen = w.seen[:n]
+	clear(w.seen)
+	return w.seen
 }
 
 // maxCategory is XGBoost's bound on category values (2^24, the largest
