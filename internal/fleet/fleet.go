@@ -52,8 +52,9 @@ type WorkerLogs interface {
 type Options struct {
 	Runtime runtime.Runtime
 	// Builtin, when set, runs the built-in runtime's workers (the XGBoost
-	// image) instead of Runtime running `hearth worker xgboost serve`:
-	// e.g. runtime/inprocess, whose workers live in this process.
+	// image) inside this process (runtime/inprocess) instead of Runtime
+	// running `hearth worker xgboost serve`. Such a worker gets no scratch
+	// directory.
 	Builtin   runtime.Runtime
 	Artifacts Artifacts
 	// Reporter receives deployment outcomes. It is called without any of

@@ -100,6 +100,11 @@ func TestInProcessWorkersKeepTheFleetsRules(t *testing.T) {
 	if resp := predict(t, h, "od"); resp.Served != Cold {
 		t.Fatalf("served %v, want cold", resp.Served)
 	}
+	// A worker inside the server has no working directory to make on its
+	// cold start (a process worker gets one under ScratchDir).
+	if ents, err := os.ReadDir(h.f.opts.ScratchDir); err != nil || len(ents) != 0 {
+		t.Fatalf("scratch dir holds %v (%v), want nothing for in-process workers", ents, err)
+	}
 	// Another endpoint's on-demand worker does not fit next to it (1024 +
 	// 2048 of 4096 held): the idle one is evicted.
 	h.mustDeploy(deployment("od2", 1, xgbVariant(serverless(2048, 1, 0))))

@@ -63,35 +63,36 @@ func (pr *poolRunner) launch(ctx context.Context, w *worker) error {
 // contract: `<image> serve`, the model directory, the SageMaker variables
 // and the model's environment.
 func (f *Fleet) spec(pr *poolRunner, w *worker) (runtime.Spec, error) {
-	scratch := filepath.Join(f.opts.ScratchDir, pr.endpoint+"-"+strconv.FormatInt(pr.generation, 10)+"-"+strings.ReplaceAll(w.name, "/", "-"))
-	if err := os.MkdirAll(scratch, 0o700); err != nil {
-		return runtime.Spec{}, fmt.Errorf("worker scratch dir: %w", err)
-	}
-	w.scratch = scratch
 	v := w.variant
-	// The contract's variables, then the model's Environment; nothing
-	// inherited from the server, and the contract wins (the runtime adds
-	// the port and model directory last).
-	env := workerenv.Build(map[string]string{
-		"PATH":                    os.Getenv("PATH"),
-		"HOME":                    scratch,
-		"TMPDIR":                  scratch,
-		"SAGEMAKER_REGION":        f.opts.Region,
-		"AWS_REGION":              f.opts.Region,
-		"SAGEMAKER_ENDPOINT_NAME": pr.endpoint,
-		"SAGEMAKER_VARIANT_NAME":  v.Name,
-	}, v.Model.Environment)
 	s, err := f.programSpec(v)
 	if err != nil {
 		return runtime.Spec{}, err
 	}
 	s.Name = pr.endpoint + "-" + strings.ReplaceAll(w.name, "/", "-")
-	s.Env = env
-	s.Dir = scratch
 	s.ModelDir = pr.modelDir
 	s.MemoryMB = v.MemoryMB()
 	s.CPUWeight = 100 * v.MemoryMB() / 1024
 	s.NetworkIsolation = v.Model.NetworkIsolation
+	// The contract's variables, then the model's Environment; nothing
+	// inherited from the server, and the contract wins (the runtime adds
+	// the port and model directory last).
+	contract := map[string]string{
+		"PATH":                    os.Getenv("PATH"),
+		"SAGEMAKER_REGION":        f.opts.Region,
+		"AWS_REGION":              f.opts.Region,
+		"SAGEMAKER_ENDPOINT_NAME": pr.endpoint,
+		"SAGEMAKER_VARIANT_NAME":  v.Name,
+	}
+	// A worker inside this process has no working directory of its own.
+	if !f.inServer(s) {
+		scratch := filepath.Join(f.opts.ScratchDir, pr.endpoint+"-"+strconv.FormatInt(pr.generation, 10)+"-"+strings.ReplaceAll(w.name, "/", "-"))
+		if err := os.MkdirAll(scratch, 0o700); err != nil {
+			return runtime.Spec{}, fmt.Errorf("worker scratch dir: %w", err)
+		}
+		w.scratch, s.Dir = scratch, scratch
+		contract["HOME"], contract["TMPDIR"] = scratch, scratch
+	}
+	s.Env = workerenv.Build(contract, v.Model.Environment)
 	return s, nil
 }
 
@@ -116,10 +117,16 @@ func (f *Fleet) programSpec(v hearth.Variant) (runtime.Spec, error) {
 	return runtime.Spec{Path: ref.Path, Args: []string{"serve"}}, nil
 }
 
+// inServer reports whether spec's worker runs inside this process
+// (Options.Builtin).
+func (f *Fleet) inServer(spec runtime.Spec) bool {
+	return spec.Standby && f.opts.Builtin != nil
+}
+
 // runtimeFor is the runtime that starts spec: Options.Builtin for the
 // built-in runtime's workers when set, else Options.Runtime.
 func (f *Fleet) runtimeFor(spec runtime.Spec) runtime.Runtime {
-	if spec.Standby && f.opts.Builtin != nil {
+	if f.inServer(spec) {
 		return f.opts.Builtin
 	}
 	return f.opts.Runtime
