@@ -16,6 +16,13 @@ type fleetMetrics struct{ r *metrics.Recorder }
 
 var _ fleet.Observer = fleetMetrics{}
 
+func (m fleetMetrics) Variant(endpoint, variant string) fleet.VariantObserver {
+	return variantMetrics{m.r.Variant(endpoint, variant)}
+}
+
+// variantMetrics records one variant's events.
+type variantMetrics struct{ v *metrics.VariantRecorder }
+
 var servedAs = [...]metrics.Served{
 	fleet.WarmProvisioned: metrics.WarmProvisioned,
 	fleet.WarmOnDemand:    metrics.WarmOnDemand,
@@ -23,8 +30,8 @@ var servedAs = [...]metrics.Served{
 	fleet.Throttled:       metrics.Throttled,
 }
 
-func (m fleetMetrics) Invoked(endpoint, variant string, at time.Time, inv fleet.Invocation) {
-	m.r.Variant(endpoint, variant).Invocation(at, metrics.Outcome{
+func (m variantMetrics) Invoked(at time.Time, inv fleet.Invocation) {
+	m.v.Invocation(at, metrics.Outcome{
 		Served:          servedAs[inv.Served],
 		Status:          inv.Status,
 		ModelError:      inv.Failed || inv.Status < 200 || inv.Status > 299,
@@ -33,14 +40,13 @@ func (m fleetMetrics) Invoked(endpoint, variant string, at time.Time, inv fleet.
 	})
 }
 
-func (m fleetMetrics) ColdStart(endpoint, variant string, at time.Time, setup time.Duration) {
-	m.r.Variant(endpoint, variant).ModelSetupTime(at, setup)
+func (m variantMetrics) ColdStart(at time.Time, setup time.Duration) {
+	m.v.ModelSetupTime(at, setup)
 }
 
-func (m fleetMetrics) ProvisionedBusy(endpoint, variant string, at time.Time, busy, provisioned int) {
-	v := m.r.Variant(endpoint, variant)
-	v.SetProvisioned(at, provisioned)
-	v.ProvisionedBusy(at, busy)
+func (m variantMetrics) ProvisionedBusy(at time.Time, busy, provisioned int) {
+	m.v.SetProvisioned(at, provisioned)
+	m.v.ProvisionedBusy(at, busy)
 }
 
 // workerCounts gives Prometheus the fleet's worker census.

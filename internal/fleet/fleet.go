@@ -31,14 +31,21 @@ type Artifacts interface {
 	Fetch(ctx context.Context, url string) (dir string, err error)
 }
 
-// Observer is told about invocations and worker events (metrics).
-// Implementations must be cheap: they run on the request path.
+// Observer is told about invocations and worker events (metrics). The
+// fleet asks it for a variant's VariantObserver once, when it makes the
+// variant's pool, and keeps that for the pool's life.
 type Observer interface {
-	Invoked(endpoint, variant string, at time.Time, inv Invocation)
-	ColdStart(endpoint, variant string, at time.Time, setup time.Duration)
-	// ProvisionedBusy reports the number of busy provisioned workers of a
-	// variant and its provisioned concurrency whenever either changes.
-	ProvisionedBusy(endpoint, variant string, at time.Time, busy, provisioned int)
+	Variant(endpoint, variant string) VariantObserver
+}
+
+// VariantObserver is told about one endpoint variant's invocations and
+// workers. Implementations must be cheap: they run on the request path.
+type VariantObserver interface {
+	Invoked(at time.Time, inv Invocation)
+	ColdStart(at time.Time, setup time.Duration)
+	// ProvisionedBusy reports the number of busy provisioned workers of
+	// the variant and its provisioned concurrency whenever either changes.
+	ProvisionedBusy(at time.Time, busy, provisioned int)
 }
 
 // WorkerLogs receives what workers print: one writer per worker, named
@@ -480,8 +487,8 @@ func (f *Fleet) Remove(endpoint string, gen int64) {
 		g.drain()
 		for _, pr := range g.poolsIfReady() {
 			// The variant serves nothing more: its gauge reads 0 of 0.
-			if f.opts.Observer != nil {
-				f.opts.Observer.ProvisionedBusy(pr.endpoint, pr.variant.Name, f.opts.Clock.Now(), 0, 0)
+			if pr.obs != nil {
+				pr.obs.ProvisionedBusy(f.opts.Clock.Now(), 0, 0)
 			}
 		}
 	}

@@ -152,8 +152,8 @@ func (f *Fleet) Invoke(ctx context.Context, req *Request) (*Response, error) {
 	}
 	if served == Cold {
 		setup := f.opts.Clock.Now().Sub(start)
-		if f.opts.Observer != nil {
-			f.opts.Observer.ColdStart(pr.endpoint, pr.variant.Name, start, setup)
+		if pr.obs != nil {
+			pr.obs.ColdStart(start, setup)
 		}
 		f.log.LogAttrs(ctx, slog.LevelInfo, "cold start", slog.String("endpoint", pr.endpoint), slog.String("variant", pr.variant.Name),
 			slog.String("worker", w.name), slog.Float64("setup_ms", ms(setup)), slog.String("request_id", req.RequestID))
@@ -209,8 +209,8 @@ func (f *Fleet) logInvocation(ctx context.Context, pr *poolRunner, req *Request,
 }
 
 func (f *Fleet) observe(pr *poolRunner, at time.Time, inv Invocation) {
-	if f.opts.Observer != nil {
-		f.opts.Observer.Invoked(pr.endpoint, pr.variant.Name, at, inv)
+	if pr.obs != nil {
+		pr.obs.Invoked(at, inv)
 	}
 }
 

@@ -28,6 +28,7 @@ type poolRunner struct {
 	endpoint   string
 	generation int64 // the deployment generation it was made for
 	modelDir   string
+	obs        VariantObserver // nil without an Options.Observer
 
 	mu      sync.Mutex
 	variant hearth.Variant // capacity and weight change on resize
@@ -82,10 +83,14 @@ type handTo struct {
 
 func newPoolRunner(f *Fleet, g *generation, v hearth.Variant, modelDir string) *poolRunner {
 	cfg := poolConfig(v, f.opts.KeepWarm)
-	return &poolRunner{
+	pr := &poolRunner{
 		f: f, gen: g, endpoint: g.dep.Endpoint, generation: g.dep.Generation, modelDir: modelDir, variant: v,
 		pool: NewPool(cfg), workers: map[WorkerID]*worker{}, waiters: map[RequestID]chan *worker{},
 	}
+	if f.opts.Observer != nil {
+		pr.obs = f.opts.Observer.Variant(pr.endpoint, v.Name)
+	}
+	return pr
 }
 
 func poolConfig(v hearth.Variant, keepWarm time.Duration) PoolConfig {
@@ -185,8 +190,8 @@ func (pr *poolRunner) exec(pl plan) {
 	for _, ch := range pl.refuse {
 		close(ch)
 	}
-	if pl.gauge && pr.f.opts.Observer != nil {
-		pr.f.opts.Observer.ProvisionedBusy(pr.endpoint, pr.variant.Name, pr.f.opts.Clock.Now(), pl.busy, pl.pc)
+	if pl.gauge && pr.obs != nil {
+		pr.obs.ProvisionedBusy(pr.f.opts.Clock.Now(), pl.busy, pl.pc)
 	}
 	for _, w := range pl.start {
 		pr.f.goBackground(func() { _ = pr.start(pr.gen.ctx, w, false) })

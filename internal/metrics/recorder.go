@@ -283,6 +283,8 @@ func (r *Recorder) Variant(endpoint, variant string) *VariantRecorder {
 // Forget drops a variant's Prometheus series and stops finalising its
 // provisioned-concurrency metrics, e.g. after its endpoint is deleted.
 // Recorded CloudWatch data is kept.
+// A VariantRecorder kept from before goes on recording CloudWatch data,
+// but its Prometheus series are no longer exported; Variant makes a new one.
 func (r *Recorder) Forget(endpoint, variant string) {
 	r.mu.Lock()
 	delete(r.variants, [2]string{endpoint, variant})
