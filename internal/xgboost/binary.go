@@ -201,6 +201,12 @@ func decodeBinaryTrees(r *reader, m *rawModel) error {
 	return nil
 }
 
+// nodesFit reports whether a tree of n nodes (and their statistics) fits
+// in what r has left.
+func nodesFit(n int64, r *reader) bool {
+	return n > 0 && n <= int64(r.remaining())/(nodeSize+nodeStatSize)
+}
+
 // binaryNodeCount adds up the nodes of the numTrees trees that r (a copy)
 // starts with, stopping at the first that does not fit: decodeBinaryTree
 // reports what is wrong with it.
@@ -212,7 +218,7 @@ func binaryNodeCount(r reader, numTrees int64) int {
 			break
 		}
 		n := int64(int32(le32(p, 4)))
-		if n <= 0 || n > int64(r.remaining())/(nodeSize+nodeStatSize) {
+		if !nodesFit(n, &r) {
 			break
 		}
 		r.off += int(n) * (nodeSize + nodeStatSize)
@@ -230,7 +236,7 @@ func decodeBinaryTree(r *reader, t *rawTree, a *treeArena) error {
 	if sz := int32(le32(p, 20)); sz > 1 {
 		return fmt.Errorf("vector leaves (size_leaf_vector %d): %w", sz, ErrUnsupported)
 	}
-	if n <= 0 || n > int64(r.remaining())/(nodeSize+nodeStatSize) {
+	if !nodesFit(n, r) {
 		return fmt.Errorf("%d nodes do not fit in the input: %w", n, ErrMalformed)
 	}
 	nodes, _ := r.next(int(n) * nodeSize)
