@@ -142,7 +142,11 @@ func TestInvocationEndsWithItsContext(t *testing.T) {
 	if err := <-done; !isWorkerFailure(err, "context canceled") {
 		t.Fatalf("request whose context ended: %v, want a worker failure saying the context was canceled", err)
 	}
-	// The next request with a live context is served.
+	// The failed worker is replaced. Once its replacement is ready, the
+	// next request with a live context is served by it (sent sooner, it
+	// would cold-start an on-demand worker beside it, and the requests
+	// below would no longer share one worker).
+	eventually(t, "replacement ready", func() bool { return h.count("ep", "provisioned", "idle") == 1 })
 	if _, err := invokeCtx(h, context.Background(), "x"); err != nil {
 		t.Fatalf("after a canceled request: %v", err)
 	}
