@@ -17,6 +17,10 @@ import (
 // errInvokeTimeout marks an invocation the worker did not answer in time.
 var errInvokeTimeout = errors.New("invocation timed out")
 
+// errNotSent marks a round trip its context ended before any byte of the
+// request reached the worker: the worker is as it was.
+var errNotSent = errors.New("request not sent")
+
 // workerConn is the one HTTP/1.1 connection Hearth keeps to a worker.
 // It is used only by whoever holds the worker.
 type workerConn struct {
@@ -26,6 +30,7 @@ type workerConn struct {
 	raw      net.Conn // conn, read and written with raw system calls
 	br       *bufio.Reader
 	bw       *bufio.Writer
+	out      countingWriter // what bw writes to: raw, counted
 	lastUsed time.Time
 	deadline time.Time // conn's deadline, as last set here
 	cache    headerCache
@@ -69,6 +74,9 @@ func (c *workerConn) roundTrip(ctx context.Context, req *Request, timeout time.D
 		d := net.Dialer{Timeout: 2 * time.Second}
 		conn, err := d.DialContext(ctx, "tcp", c.addr)
 		if err != nil {
+			if ctx.Err() != nil {
+				return nil, time.Since(start), fmt.Errorf("%w: %w", errNotSent, ctx.Err())
+			}
 			return nil, time.Since(start), fmt.Errorf("connect to worker: %w", err)
 		}
 		if tc, ok := conn.(*net.TCPConn); ok {
@@ -77,7 +85,8 @@ func (c *workerConn) roundTrip(ctx context.Context, req *Request, timeout time.D
 		c.conn = conn
 		c.raw = rawconn.Wrap(conn)
 		c.br = bufio.NewReaderSize(c.raw, 16<<10)
-		c.bw = bufio.NewWriterSize(c.raw, 16<<10)
+		c.out.w = c.raw
+		c.bw = bufio.NewWriterSize(&c.out, 16<<10)
 	}
 	// The deadline is moved on only when less than timeout remains, so
 	// that a busy connection does not reset its timers on every request:
@@ -90,8 +99,9 @@ func (c *workerConn) roundTrip(ctx context.Context, req *Request, timeout time.D
 		if c.watch.end() {
 			c.close() // its deadline is spent
 		}
-		return nil, time.Since(start), ctx.Err()
+		return nil, time.Since(start), fmt.Errorf("%w: %w", errNotSent, ctx.Err())
 	}
+	c.out.n = 0
 	resp, err := c.exchange(req, limit)
 	if c.watch.end() && err == nil {
 		c.close() // its deadline is spent
@@ -101,6 +111,9 @@ func (c *workerConn) roundTrip(ctx context.Context, req *Request, timeout time.D
 		c.close()
 		var ne net.Error
 		switch {
+		case ctx.Err() != nil && c.out.n == 0:
+			// Interrupted before the first byte was written.
+			return nil, end.Sub(start), fmt.Errorf("%w: %w", errNotSent, ctx.Err())
 		case ctx.Err() != nil:
 			return nil, end.Sub(start), ctx.Err()
 		case errors.As(err, &ne) && ne.Timeout():
@@ -249,11 +262,24 @@ func (c *workerConn) exchange(req *Request, limit int) (*workerResponse, error) 
 	return out, nil
 }
 
+// countingWriter counts the bytes written through it, which tells a
+// request that never left from one that was partly sent.
+type countingWriter struct {
+	w io.Writer
+	n int
+}
+
+func (cw *countingWriter) Write(p []byte) (int, error) {
+	n, err := cw.w.Write(p)
+	cw.n += n
+	return n, err
+}
+
 func (c *workerConn) close() {
 	if c.conn != nil {
 		_ = c.conn.Close()
 	}
-	c.conn, c.raw, c.br, c.bw = nil, nil, nil, nil
+	c.conn, c.raw, c.br, c.bw, c.out.w = nil, nil, nil, nil, nil
 	c.deadline = time.Time{}
 }
 

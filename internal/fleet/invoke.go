@@ -158,13 +158,13 @@ func (f *Fleet) Invoke(ctx context.Context, req *Request) (*Response, error) {
 		f.log.LogAttrs(ctx, slog.LevelInfo, "cold start", slog.String("endpoint", pr.endpoint), slog.String("variant", pr.variant.Name),
 			slog.String("worker", w.name), slog.Float64("setup_ms", ms(setup)), slog.String("request_id", req.RequestID))
 	}
-	if err := ctx.Err(); err != nil {
+	resp, modelLatency, err := f.forward(ctx, w, req, limit)
+	if errors.Is(err, errNotSent) {
 		// Ended before it was sent: the worker is as it was.
 		pr.release(w, false)
 		return nil, &Error{Kind: WorkerFailure, Endpoint: req.Endpoint, Variant: pr.variant.Name,
-			Message: fmt.Sprintf("Request canceled before it was sent to production variant %s: %v", pr.variant.Name, err)}
+			Message: fmt.Sprintf("Request canceled before it was sent to production variant %s: %v", pr.variant.Name, ctx.Err())}
 	}
-	resp, modelLatency, err := f.forward(ctx, w, req, limit)
 	pr.release(w, err != nil)
 	inv := Invocation{Served: served, ModelLatency: modelLatency, Overhead: f.opts.Clock.Now().Sub(start) - modelLatency}
 	if err != nil {
@@ -303,12 +303,20 @@ func (pr *poolRunner) release(w *worker, failed bool) {
 // worker's own kept-alive connection. A worker serves one request at a
 // time, so whoever holds the worker holds its connection: the exchange is
 // written and read synchronously in the calling goroutine, with no
-// transport goroutines to hand off to.
+// transport goroutines to hand off to. An error wrapping errNotSent says
+// the request's context ended before the request reached the worker,
+// which is as it was.
 func (f *Fleet) forward(ctx context.Context, w *worker, req *Request, limit int) (*Response, time.Duration, error) {
 	if inv, ok := w.proc.(runtime.Invoker); ok {
+		if err := ctx.Err(); err != nil {
+			return nil, 0, fmt.Errorf("%w: %w", errNotSent, err)
+		}
 		return f.call(ctx, w, inv, req, limit)
 	}
 	resp, latency, err := w.conn.roundTrip(ctx, req, f.opts.InvokeTimeout, limit)
+	if errors.Is(err, errNotSent) {
+		return nil, latency, err
+	}
 	if err != nil {
 		return nil, latency, f.workerFailed(w, err)
 	}
