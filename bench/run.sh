@@ -13,10 +13,10 @@
 #   - the CPU time Hearth and nginx spend per proxied request.
 # Needs: go, nginx, wrk, and the AWS CLI (aws). Prints a Markdown report.
 #
-#   bench/run.sh [RUNS]        # RUNS repetitions (default 3); medians are reported
+#   bench/run.sh [RUNS]        # RUNS repetitions (default 4); medians are reported
 set -euo pipefail
 cd "$(dirname "$0")/.."
-RUNS=${1:-3}
+RUNS=${1:-4}
 DUR=${BENCH_DURATION:-8s}
 # The proxies compared get the same parallelism: by default one thread of
 # execution each (nginx's one worker process, GOMAXPROCS=1 for the Hearth
@@ -185,11 +185,20 @@ cold_raw() {
 	done
 	echo "$(printf '%s\n' "${cold[@]}" | median) $(printf '%s\n' "${warm[@]}" | median)"
 }
-median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+# median: the middle value, or the mean of the two middle ones (whole
+# numbers stay whole).
+median() { sort -n | awk '{ a[NR] = $1 } END {
+	if (NR % 2) { print a[(NR + 1) / 2]; exit }
+	v = (a[NR / 2] + a[NR / 2 + 1]) / 2
+	if (a[NR / 2] ~ /^-?[0-9]+$/ && a[NR / 2 + 1] ~ /^-?[0-9]+$/) printf "%d\n", v; else printf "%.2f\n", v }'; }
 
 declare -A R
 for run in $(seq "$RUNS"); do
-	for target in direct nginx hearth nginx-standalone; do
+	# nginx and Hearth take turns going first, so that a machine whose
+	# speed drifts during the runs favours neither (use an even RUNS).
+	pair="nginx hearth"
+	[ $((run % 2)) -eq 0 ] && pair="hearth nginx"
+	for target in direct $pair nginx-standalone; do
 		pid=
 		case $target in
 			direct) url="http://127.0.0.1:$WP/invocations" ;;
@@ -271,6 +280,7 @@ echo "| Hearth → its 8 provisioned workers | ${h50} µs | $(m hearth.p99) µs 
 echo "| nginx → 8 echo-workers outside any cgroup | $(m nginx-standalone.p50) µs | $(m nginx-standalone.p99) µs | — | $(m nginx-standalone.rps) | — |"
 echo
 echo "Hearth vs nginx over the same workers: $(ratio "$hrps" "$nrps")× the req/s; added p50 +$((h50 - d50)) µs vs +$((n50 - d50)) µs."
+echo "Median of the runs' own figures: Hearth's p50 minus nginx's $(tr ' ' '\n' <<<"${R[gap]}" | grep -v '^$' | median) µs; Hearth's req/s over nginx's $(tr ' ' '\n' <<<"${R[rpsratio]}" | grep -v '^$' | median)×."
 echo "Each run on its own, Hearth's p50 minus nginx's: $(sed 's/ $//; s/ /, /g' <<<"${R[gap]}") µs; Hearth's req/s over nginx's: $(sed 's/ $//; s/ /, /g' <<<"${R[rpsratio]}")."
 echo "CPU per proxied request (8 clients, utime+stime of the proxy process / requests): nginx $(m nginx.cpu) µs, Hearth $(m hearth.cpu) µs (nginx to workers outside cgroups: $(m nginx-standalone.cpu) µs)."
 echo "At one client, per request: nginx $(m nginx.cpu1) µs of CPU and $(m nginx.sw1) context switches of its threads, Hearth $(m hearth.cpu1) µs and $(m hearth.sw1)."
