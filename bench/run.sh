@@ -187,6 +187,12 @@ cold_raw() {
 }
 # median: the middle value, or the mean of the two middle ones (whole
 # numbers stay whole).
+# bench_raw PORT ENDPOINT → the p50 of 7 requests, each after 2 s idle, over
+# one kept-alive connection (hearth bench coldstart --raw), e.g. "1.2ms".
+bench_raw() {
+	"$work/hearth" bench coldstart --raw --endpoint-url "http://127.0.0.1:$1" --endpoints "$2" --idle 2s --rounds 7 \
+		--body "$payload" 2>/dev/null | awk -v ep="$2" '$1 == ep && NF == 4 { print $3 }'
+}
 median() { sort -n | awk '{ a[NR] = $1 } END {
 	if (NR % 2) { print a[(NR + 1) / 2]; exit }
 	v = (a[NR / 2] + a[NR / 2 + 1]) / 2
@@ -227,6 +233,11 @@ for run in $(seq "$RUNS"); do
 		R[xgb-$rt.cold]+="$cold "; R[xgb-$rt.coldwarm]+="$warm "
 		read -r first _ <<<"$(cold_raw "$port" xgb-tp warm-provisioned)"
 		R[xgb-$rt.idle]+="$first "
+		# The same two over one kept-alive connection from a client already
+		# running (hearth bench coldstart --raw), each after its own idle
+		# gap: what the server takes, without curl's start and connection.
+		R[xgb-$rt.rawcold]+="$(bench_raw "$port" xgb-od) "
+		R[xgb-$rt.rawidle]+="$(bench_raw "$port" xgb-tp) "
 	done
 	# Cold starts and first-after-idle: 2 s idle > 1 s keep-warm.
 	for ep in xgb-od echo-od xgb-pc; do
@@ -288,10 +299,13 @@ echo "The workers' cgroups (memory limit, CPU weight; one group each) cost nginx
 echo
 echo "## Built-in XGBoost runtime: worker processes vs in-process (seed model, 8 provisioned workers; medians of $RUNS runs)"
 echo
-echo "| --builtin-runtime | warm p50 (wrk, 1 client) | req/s (wrk, 8 clients) | on-demand cold start p50 (curl, new connection, after 2 s idle) | provisioned, first request after 2 s idle (curl) | the cold request again, warm (curl) |"
-echo "| --- | --- | --- | --- | --- | --- |"
-echo "| process | $(m xgb-process.p50) µs | $(m xgb-process.rps) | $(m xgb-process.cold) µs | $(m xgb-process.idle) µs | $(m xgb-process.coldwarm) µs |"
-echo "| in-process | $(m xgb-in-process.p50) µs | $(m xgb-in-process.rps) ($(ratio "$(m xgb-in-process.rps)" "$(m xgb-process.rps)")×) | $(m xgb-in-process.cold) µs | $(m xgb-in-process.idle) µs | $(m xgb-in-process.coldwarm) µs |"
+echo "| --builtin-runtime | warm p50 (wrk, 1 client) | req/s (wrk, 8 clients) | on-demand cold start p50 (curl, new connection, after 2 s idle) | provisioned, first request after 2 s idle (curl) | the cold request again, warm (curl) | on-demand cold start p50 (raw HTTP, kept-alive connection, after 2 s idle) | provisioned, first request after 2 s idle (the same) |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+for rt in process in-process; do
+	rps=$(m xgb-$rt.rps)
+	[ $rt = in-process ] && rps="$rps ($(ratio "$rps" "$(m xgb-process.rps)")×)"
+	echo "| $rt | $(m xgb-$rt.p50) µs | $rps | $(m xgb-$rt.cold) µs | $(m xgb-$rt.idle) µs | $(m xgb-$rt.coldwarm) µs | $(mu xgb-$rt.rawcold) µs | $(mu xgb-$rt.rawidle) µs |"
+done
 echo
 echo "## Cold start and first request after idle (p50 of 7 rounds, median of $RUNS runs)"
 echo

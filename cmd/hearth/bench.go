@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -9,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/http"
+	"net/url"
 	"os"
 	"sort"
 	"strconv"
@@ -40,7 +43,8 @@ round: on an on-demand endpoint whose idle gap is longer than the server's
 keep-warm it is a cold start; on a provisioned one it is answered warm. A run
 takes about rounds × idle: the seed's experiment (--idle 10m --rounds 5) takes
 50 minutes; --idle 70s --rounds 1 shows the same in about a minute against a
-server started with --keep-warm 60s or less (as --demo is).
+server started with --keep-warm 60s or less (as --demo is). Requests go
+through the AWS SDK for Go, signed, unless --raw sends them as plain HTTP.
 `
 
 const loadDescription = `
@@ -118,6 +122,7 @@ func benchColdStart(ctx context.Context, args []string, env benchEnv) error {
 	idle := new(time.Duration)
 	durationFlag(fs, idle, "idle", 10*time.Minute, "idle gap before each round")
 	rounds := fs.Int("rounds", 5, "number of rounds")
+	raw := fs.Bool("raw", false, "send plain, unsigned HTTP requests (POST /endpoints/NAME/invocations) over one kept-alive connection instead of the AWS SDK's: what the server takes, without the SDK's own time; for a Hearth without --credentials-file")
 	if err := parseFlags(fs, args, env.getenv, env.stdout); err != nil {
 		return err
 	}
@@ -129,9 +134,17 @@ func benchColdStart(ctx context.Context, args []string, env benchEnv) error {
 	if err != nil {
 		return err
 	}
-	client, err := p.runtimeClient(ctx)
-	if err != nil {
-		return err
+	var invoke func(ctx context.Context, endpoint string) error
+	if *raw {
+		rc := &rawClient{base: strings.TrimRight(p.endpointURL, "/"), http: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1, IdleConnTimeout: *idle + time.Minute}}}
+		defer rc.http.CloseIdleConnections()
+		invoke = func(ctx context.Context, endpoint string) error { return rc.invoke(ctx, &p, endpoint, body) }
+	} else {
+		client, err := p.runtimeClient(ctx)
+		if err != nil {
+			return err
+		}
+		invoke = func(ctx context.Context, endpoint string) error { return p.invoke(ctx, client, endpoint, body) }
 	}
 	if *idle > 0 {
 		fmt.Fprintf(env.stderr, "%d rounds of %s idle: this takes about %s (Ctrl-C stops it)\n", *rounds, *idle, time.Duration(*rounds)*(*idle))
@@ -150,7 +163,7 @@ func benchColdStart(ctx context.Context, args []string, env benchEnv) error {
 		var line []string
 		for _, ep := range names {
 			t0 := time.Now()
-			err := p.invoke(ctx, client, ep, body)
+			err := invoke(ctx, ep)
 			d := time.Since(t0)
 			if err != nil {
 				return fmt.Errorf("round %d, endpoint %s: %w", r, ep, err)
@@ -167,6 +180,37 @@ func benchColdStart(ctx context.Context, args []string, env benchEnv) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", ep, fmtDur(s.mean), fmtDur(s.p50), fmtDur(s.max))
 	}
 	return tw.Flush()
+}
+
+// rawClient sends InvokeEndpoint as a plain HTTP request, unsigned, over
+// kept-alive connections.
+type rawClient struct {
+	base string
+	http *http.Client
+}
+
+func (c *rawClient) invoke(ctx context.Context, p *payloadFlags, endpoint string, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/endpoints/"+url.PathEscape(endpoint)+"/invocations", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", p.contentType)
+	if p.accept != "" {
+		req.Header.Set("Accept", p.accept)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return fmt.Errorf("read the answer: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", resp.Status, bytes.TrimSpace(answer))
+	}
+	return nil
 }
 
 func benchLoad(ctx context.Context, args []string, env benchEnv) error {

@@ -53,4 +53,23 @@ func TestBenchLoadAndColdstartCommands(t *testing.T) {
 			t.Fatalf("coldstart output lacks %q:\n%s", want, text)
 		}
 	}
+
+	// The same over plain HTTP; an endpoint that does not exist is an
+	// error naming it, with the server's answer.
+	cmd = exec.Command(hearthBin, "bench", "coldstart", "--raw", "--endpoint-url", s.url(), "--endpoints", "bl,bl-od",
+		"--idle", "0s", "--rounds", "2", "--body", "x")
+	cmd.Env = env
+	if out, err = cmd.Output(); err != nil {
+		t.Fatalf("bench coldstart --raw: %v\n%s", err, out)
+	}
+	if text := string(out); !strings.Contains(text, "round 2: bl ") || !strings.Contains(text, "bl-od") {
+		t.Fatalf("coldstart --raw output:\n%s", text)
+	}
+	cmd = exec.Command(hearthBin, "bench", "coldstart", "--raw", "--endpoint-url", s.url(), "--endpoints", "nope",
+		"--idle", "0s", "--rounds", "1", "--body", "x")
+	cmd.Env = env
+	out, err = cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "endpoint nope") || !strings.Contains(string(out), "not found") {
+		t.Fatalf("bench coldstart --raw of a missing endpoint: %v\n%s", err, out)
+	}
 }
