@@ -10,6 +10,8 @@
 #     process, the default) against a second server running it in-process
 #     (--builtin-runtime in-process): cold start over raw HTTP and warm
 #     throughput over eight provisioned workers;
+#   - the in-process cold start back to back, without an idle gap (Go
+#     benchmark);
 #   - the CPU time Hearth and nginx spend per proxied request.
 # Needs: go, nginx, wrk, and the AWS CLI (aws). Prints a Markdown report.
 #
@@ -272,6 +274,16 @@ t0=$(date +%s.%N)
 while [ "$(pc)" -ne 1 ]; do sleep 0.2; done
 in_s=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 
+# In-process cold starts back to back, without an idle gap before each:
+# the server's parts in one process on a real loopback listener, a
+# kept-alive raw HTTP client, the worker expired by a fake clock before each
+# request (a Go benchmark; p50 of 300 cold starts a run). The idle-gap
+# figures above add what waking an idle machine costs any request.
+for _ in $(seq "$RUNS"); do
+	R[btb]+="$(go test ./internal/gateway -run '^$' -bench 'BuiltinColdStart/in-process' -benchtime 300x 2>/dev/null |
+		awk '/^BenchmarkBuiltinColdStart/ { for (i = 1; i < NF; i++) if ($(i + 1) == "p50-µs") print int($i) }') "
+done
+
 num() { # "1.23ms" | "456µs" → microseconds
 	awk '{ v = $1; if (v ~ /ms$/) printf "%d\n", (v+0)*1000; else if (v ~ /µs$/) printf "%d\n", v+0; else if (v ~ /s$/) printf "%d\n", (v+0)*1000000 }'
 }
@@ -306,6 +318,9 @@ for rt in process in-process; do
 	[ $rt = in-process ] && rps="$rps ($(ratio "$rps" "$(m xgb-process.rps)")×)"
 	echo "| $rt | $(m xgb-$rt.p50) µs | $rps | $(m xgb-$rt.cold) µs | $(m xgb-$rt.idle) µs | $(m xgb-$rt.coldwarm) µs | $(mu xgb-$rt.rawcold) µs | $(mu xgb-$rt.rawidle) µs |"
 done
+echo
+echo "In-process cold start back to back (raw HTTP, kept-alive connection, no idle gap; go test -bench BuiltinColdStart/in-process, p50 of 300, median of $RUNS runs): $(m btb) µs (runs: $(sed 's/ $//; s/ /, /g' <<<"${R[btb]}") µs)."
+echo "What the cold start itself adds over an idle gap: $(( $(mu xgb-in-process.rawcold) - $(mu xgb-in-process.rawidle) )) µs (on-demand cold start minus the provisioned endpoint's first request, both raw HTTP after 2 s idle)."
 echo
 echo "## Cold start and first request after idle (p50 of 7 rounds, median of $RUNS runs)"
 echo
