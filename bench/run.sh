@@ -277,8 +277,9 @@ in_s=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 # In-process cold starts back to back, without an idle gap before each:
 # the server's parts in one process on a real loopback listener, a
 # kept-alive raw HTTP client, the worker expired by a fake clock before each
-# request (a Go benchmark; p50 of 300 cold starts a run). The idle-gap
-# figures above add what waking an idle machine costs any request.
+# request (a Go benchmark; p50 of 300 cold starts a run). The figures after
+# an idle gap add what an idle spell costs on the host: waking up, and page
+# faults on memory given back while idle (docs/BENCHMARKS.md).
 for _ in $(seq "$RUNS"); do
 	R[btb]+="$(go test ./internal/gateway -run '^$' -bench 'BuiltinColdStart/in-process' -benchtime 300x 2>/dev/null |
 		awk '/^BenchmarkBuiltinColdStart/ { for (i = 1; i < NF; i++) if ($(i + 1) == "p50-µs") print int($i) }') "
@@ -320,7 +321,7 @@ for rt in process in-process; do
 done
 echo
 echo "In-process cold start back to back (raw HTTP, kept-alive connection, no idle gap; go test -bench BuiltinColdStart/in-process, p50 of 300, median of $RUNS runs): $(m btb) µs (runs: $(sed 's/ $//; s/ /, /g' <<<"${R[btb]}") µs)."
-echo "What the cold start itself adds over an idle gap: $(( $(mu xgb-in-process.rawcold) - $(mu xgb-in-process.rawidle) )) µs (on-demand cold start minus the provisioned endpoint's first request, both raw HTTP after 2 s idle)."
+echo "After the same 2 s idle gap, the in-process on-demand cold start took $(( $(mu xgb-in-process.rawcold) - $(mu xgb-in-process.rawidle) )) µs more than the provisioned endpoint's first request, which starts nothing (both raw HTTP)."
 echo
 echo "## Cold start and first request after idle (p50 of 7 rounds, median of $RUNS runs)"
 echo
